@@ -1,0 +1,59 @@
+import base64
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.keys import generate_key, hash_key, visible_prefix
+from accounts.models import Account, ApiKey
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    raw_key: str  # shown once, never stored
+
+
+def get_or_create_account(*, user: AbstractBaseUser) -> Account:
+    account, _ = Account.objects.get_or_create(user=user)
+    return account
+
+
+def get_or_create_user(*, username: str) -> AbstractBaseUser:
+    user, created = get_user_model().objects.get_or_create(username=username)
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+@transaction.atomic
+def create_api_key(*, user: AbstractBaseUser, name: str = "") -> IssuedKey:
+    account = get_or_create_account(user=user)
+    raw_key = generate_key()
+    api_key = ApiKey.objects.create(
+        account=account, name=name[:100], prefix=visible_prefix(raw_key), key_hash=hash_key(raw_key)
+    )
+    return IssuedKey(api_key=api_key, raw_key=raw_key)
+
+
+def revoke_api_key(*, api_key: ApiKey) -> None:
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def touch_api_key(*, api_key: ApiKey) -> None:
+    """Records use at most once a minute, so a hot predict path does not write on every call."""
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")

@@ -1,0 +1,119 @@
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Account, ApiKey
+
+BASE_MODEL_NAME = "morph-reflex-v1"
+
+
+def new_job_id() -> str:
+    return "ftjob-" + secrets.token_hex(12)
+
+
+def new_event_id() -> str:
+    return "ftevent-" + secrets.token_hex(12)
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+ACTIVE_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
+
+
+class InputMode(models.TextChoices):
+    TRAINING_DATA = "training_data"
+    GENERATE = "generate"
+    LABEL_DATA = "label_data"
+
+
+class FineTuningJob(models.Model):
+    """The truth about a job. The queue only carries "look at job N"; this row decides."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_job_id, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="jobs")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs")
+    model = models.CharField(max_length=64, default=BASE_MODEL_NAME)
+    base_model = models.CharField(max_length=100, null=True, blank=True)
+    base_version = models.ForeignKey(
+        "models_registry.ClassifierVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    suffix = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    labels = models.JSONField(default=list)
+    mode = models.CharField(max_length=16, default="single_label")
+    input_mode = models.CharField(max_length=16, choices=InputMode.choices, default=InputMode.TRAINING_DATA)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    run_token = models.CharField(max_length=40, blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    trained_examples = models.PositiveIntegerField(default=0)
+    trained_tokens = models.BigIntegerField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    webhook_url = models.CharField(max_length=2048, null=True, blank=True)
+    seed = models.IntegerField(default=0)
+    estimated_finish = models.DateTimeField(null=True, blank=True)
+    event_seq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["api_key", "status", "created_at"], name="job_key_status_created")]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def served_name(self) -> str:
+        """The name the model is served under once the job succeeds."""
+        return self.suffix or self.id
+
+
+class JobInput(models.Model):
+    """The request's data, kept apart so job reads never drag 50,000 rows along."""
+
+    job = models.OneToOneField(FineTuningJob, on_delete=models.CASCADE, primary_key=True, related_name="input")
+    payload = models.JSONField()
+
+
+class EventLevel(models.TextChoices):
+    INFO = "info"
+    WARN = "warn"
+    ERROR = "error"
+
+
+class EventType(models.TextChoices):
+    MESSAGE = "message"
+    METRICS = "metrics"
+
+
+class JobEvent(models.Model):
+    id = models.CharField(primary_key=True, max_length=40, default=new_event_id, editable=False)
+    job = models.ForeignKey(FineTuningJob, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    level = models.CharField(max_length=8, choices=EventLevel.choices, default=EventLevel.INFO)
+    type = models.CharField(max_length=16, choices=EventType.choices, default=EventType.MESSAGE)
+    message = models.TextField()
+    data = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "seq"]
+        constraints = [models.UniqueConstraint(fields=["job", "seq"], name="job_event_seq_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}#{self.seq} {self.message}"

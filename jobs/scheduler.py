@@ -1,0 +1,101 @@
+"""Admission and claiming: the database decides which job runs; the queue only says "look at job N".
+
+At most ``REFLEX_MAX_RUNNING_JOBS_PER_KEY`` jobs run per API key. A worker claims a job with a
+conditional ``queued → running`` update under the account's row lock, so a task delivered twice
+trains once and no number of workers can exceed the limit.
+"""
+
+import logging
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import zip_longest
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from accounts.models import Account
+from jobs.events import record_event
+from jobs.models import FineTuningJob, JobStatus
+
+logger = logging.getLogger(__name__)
+
+# A dispatched job whose task has not claimed it after this long is dispatched again (a task
+# can be lost by the Redis broker, or be waiting behind busy workers).
+REDISPATCH_AFTER = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Claim:
+    job_id: str
+    run_token: str
+    attempt: int
+
+
+def _free_slots_by_key() -> dict[int | None, int]:
+    limit = settings.REFLEX_MAX_RUNNING_JOBS_PER_KEY
+    running = (
+        FineTuningJob.objects.filter(status=JobStatus.RUNNING).values("api_key_id").annotate(n=Count("id"))
+    )
+    used = {row["api_key_id"]: row["n"] for row in running}
+    return defaultdict(lambda: limit, {key: max(0, limit - n) for key, n in used.items()})
+
+
+def admissible_job_ids() -> list[str]:
+    """The oldest queued jobs of each key that fit its free slots, interleaved across keys."""
+    free = _free_slots_by_key()
+    per_key: dict[int | None, list[str]] = defaultdict(list)
+    queued = FineTuningJob.objects.filter(status=JobStatus.QUEUED).order_by("created_at", "id")
+    for job_id, key_id in queued.values_list("id", "api_key_id"):
+        if len(per_key[key_id]) < free[key_id]:
+            per_key[key_id].append(job_id)
+    rounds = zip_longest(*per_key.values())
+    return [job_id for round_ in rounds for job_id in round_ if job_id is not None]
+
+
+def wake() -> list[str]:
+    """Dispatches a worker task for every admissible job not dispatched recently. Safe to call often."""
+    dispatched = []
+    stale = timezone.now() - REDISPATCH_AFTER
+    for job_id in admissible_job_ids():
+        fresh = FineTuningJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).filter(
+            Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale)
+        )
+        if fresh.update(dispatched_at=timezone.now()):
+            async_task("jobs.tasks.run_job", job_id, task_name=f"run {job_id}", group="training")
+            dispatched.append(job_id)
+    return dispatched
+
+
+def wake_after_commit() -> None:
+    transaction.on_commit(wake)
+
+
+def claim_job(*, job_id: str) -> Claim | None:
+    """``queued → running`` when the job is among the oldest that fit its key's free slots; else None."""
+    limit = settings.REFLEX_MAX_RUNNING_JOBS_PER_KEY
+    with transaction.atomic():
+        job = FineTuningJob.objects.filter(pk=job_id).only("account_id", "api_key_id", "status").first()
+        if job is None or job.status != JobStatus.QUEUED:
+            return None
+        Account.objects.select_for_update().filter(pk=job.account_id).first()
+        same_key = FineTuningJob.objects.filter(api_key_id=job.api_key_id)
+        running = same_key.filter(status=JobStatus.RUNNING).count()
+        ahead = same_key.filter(status=JobStatus.QUEUED).order_by("created_at", "id").values_list("id", flat=True)
+        if running >= limit or job_id not in list(ahead[: limit - running]):
+            FineTuningJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(dispatched_at=None)
+            return None
+        token = secrets.token_hex(16)
+        now = timezone.now()
+        claimed = FineTuningJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+            status=JobStatus.RUNNING, run_token=token, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
+        )
+        if not claimed:
+            return None
+        attempt = FineTuningJob.objects.filter(pk=job_id).values_list("attempts", flat=True).get()
+        record_event(job_id=job_id, message="Fine-tuning job started")
+    return Claim(job_id=job_id, run_token=token, attempt=attempt)

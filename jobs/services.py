@@ -1,0 +1,161 @@
+"""Writes to jobs: create, cancel, delete, and the terminal transitions the worker reports.
+
+Every caller (API views, admin actions, the reaper, the worker) goes through these functions.
+"""
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiKey
+from classifier_core.data import Example, InsufficientData, check_minimums
+from jobs import scheduler
+from jobs.errors import JobNotCancellable, SynthesisUnavailable
+from jobs.events import record_event
+from jobs.models import EventLevel, FineTuningJob, InputMode, JobInput, JobStatus
+from jobs.validation import JobRequest
+from models_registry.resolution import resolve_base_model
+
+
+TERMINAL_FIELDS = ("status", "finished_at", "estimated_finish", "error", "result", "trained_examples", "trained_tokens")
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    artifact: bytes
+    labels: list[str]
+    mode: str
+    stack: str
+    metrics: dict[str, Any]
+    trained_examples: int
+    trained_tokens: int | None = None
+
+
+def _examples(rows: list[tuple[str, tuple[str, ...]]]) -> list[Example]:
+    return [Example(text=text, labels=tuple(labels)) for text, labels in rows]
+
+
+def _inferred_labels(rows: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+    return sorted({label for _, labels in rows for label in labels})
+
+
+@transaction.atomic
+def create_job(*, api_key: ApiKey, request: JobRequest) -> FineTuningJob:
+    """Creates a queued job and wakes the scheduler after commit.
+
+    Rows that are well-formed but short of the minimums give a job that fails at once (SPEC §3).
+    """
+    if request.input_mode != InputMode.TRAINING_DATA:
+        raise SynthesisUnavailable(
+            "Data synthesis is not available on this server: no provider is configured.", param=request.input_mode
+        )
+    account = api_key.account
+    base_version = resolve_base_model(account=account, name=request.base_model) if request.base_model else None
+    labels = request.labels or _inferred_labels(request.rows)
+    job = FineTuningJob.objects.create(
+        account=account,
+        api_key=api_key,
+        base_model=request.base_model,
+        base_version=base_version,
+        suffix=request.suffix,
+        labels=labels,
+        mode=request.mode,
+        input_mode=request.input_mode,
+        webhook_url=request.webhook_url,
+        seed=request.seed if request.seed is not None else random.randrange(2**31 - 1),
+    )
+    JobInput.objects.create(job=job, payload={"rows": [[text, list(labels)] for text, labels in request.rows]})
+    record_event(job_id=job.id, message=f"Created fine-tuning job: {job.id}")
+    try:
+        check_minimums(
+            _examples(request.rows),
+            labels=labels,
+            mode=request.mode,
+            min_labels=settings.REFLEX_MIN_LABELS,
+            min_per_label=settings.REFLEX_MIN_EXAMPLES_PER_LABEL,
+        )
+    except InsufficientData as short:
+        fail_job(job_id=job.id, code="invalid_training_data", message=str(short), param="training_data")
+        job.refresh_from_db()
+        return job
+    record_event(job_id=job.id, message=f"Job queued: {len(request.rows)} examples, {len(labels)} labels")
+    scheduler.wake_after_commit()
+    return job
+
+
+def cancel_job(*, job: FineTuningJob, by: str = "api") -> FineTuningJob:
+    """Locks the row, refuses a terminal job, marks it cancelled at once. A running worker learns of it
+    by polling and stops its child; it never writes ``cancelled`` itself."""
+    with transaction.atomic():
+        locked = FineTuningJob.objects.select_for_update().get(pk=job.pk)
+        if locked.is_terminal:
+            raise JobNotCancellable(
+                f"Job {locked.id} is already {locked.status} and cannot be cancelled.", param="fine_tuning_job_id"
+            )
+        _finish(locked, status=JobStatus.CANCELLED, message=f"Job cancelled (by {by})", level=EventLevel.WARN)
+    return locked
+
+
+def delete_job(*, job: FineTuningJob) -> None:
+    """Deletes the job, its events and its model version; an active job is cancelled first."""
+    from models_registry.models import ClassifierVersion
+    from models_registry.services import delete_versions
+
+    if not job.is_terminal:
+        try:
+            cancel_job(job=job, by="delete")
+        except JobNotCancellable:
+            pass
+    with transaction.atomic():
+        delete_versions(versions=ClassifierVersion.objects.filter(job_id=job.pk))
+        FineTuningJob.objects.filter(pk=job.pk).delete()
+
+
+def fail_job(*, job_id: str, code: str, message: str, param: str | None = None, run_token: str | None = None) -> bool:
+    """Fails an active job (only the holder of ``run_token`` when given). False when it was no longer active."""
+    with transaction.atomic():
+        job = _lock_active(job_id=job_id, run_token=run_token)
+        if job is None:
+            return False
+        job.error = {"code": code, "message": message, "param": param}
+        _finish(job, status=JobStatus.FAILED, message=f"Job failed: {message}", level=EventLevel.ERROR)
+    return True
+
+
+def succeed_job(*, job_id: str, run_token: str, outcome: TrainingOutcome) -> bool:
+    """Stores the trained version and marks the job succeeded, unless it was cancelled or taken meanwhile."""
+    from models_registry.services import register_version
+
+    with transaction.atomic():
+        job = _lock_active(job_id=job_id, run_token=run_token)
+        if job is None:
+            return False
+        register_version(job=job, outcome=outcome)
+        job.result = {"accuracy": outcome.metrics.get("accuracy"), "f1_score": outcome.metrics.get("f1_score")}
+        job.trained_examples = outcome.trained_examples
+        job.trained_tokens = outcome.trained_tokens
+        _finish(job, status=JobStatus.SUCCEEDED, message="The job has successfully completed")
+    return True
+
+
+def _lock_active(*, job_id: str, run_token: str | None) -> FineTuningJob | None:
+    job = FineTuningJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is None or job.is_terminal:
+        return None
+    if run_token is not None and (job.status != JobStatus.RUNNING or job.run_token != run_token):
+        return None
+    return job
+
+
+def _finish(job: FineTuningJob, *, status: str, message: str, level: str = EventLevel.INFO) -> None:
+    """Moves a locked job to a terminal state, records the event, and after commit frees its slot."""
+    job.status = status
+    job.finished_at = timezone.now()
+    job.estimated_finish = None
+    job.save(update_fields=[*TERMINAL_FIELDS])
+    record_event(job_id=job.id, message=message, level=level)
+    scheduler.wake_after_commit()

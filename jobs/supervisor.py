@@ -1,0 +1,196 @@
+"""Runs one claimed job: trains in a child process and relays what it reports to the database.
+
+The child (``python -m classifier_core.child``) has its own memory and CUDA context, so an OOM or a
+crash kills only it. This side heartbeats, polls for cancellation, and stops the child when the job
+is no longer its own (cancelled, reaped, deleted).
+"""
+
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from jobs import services
+from jobs.events import record_event, record_metrics
+from jobs.models import FineTuningJob, JobInput, JobStatus
+from jobs.scheduler import Claim
+from models_registry.models import ClassifierVersion
+
+logger = logging.getLogger(__name__)
+POLL_SECONDS = 0.25
+CANCELLED_EXIT_CODE = 3
+
+
+@dataclass
+class ChildReport:
+    """What the child said before it exited."""
+
+    done: dict | None = None
+    error: dict | None = None
+    stopped_by_us: bool = False
+    returncode: int | None = None
+    stderr_tail: str = ""
+    messages: list[str] = field(default_factory=list)
+
+
+def _write_spec(job: FineTuningJob, workdir: Path) -> Path:
+    rows = JobInput.objects.filter(job=job).values_list("payload", flat=True).get()["rows"]
+    base_path = None
+    if job.base_version_id is not None:
+        artifact = ClassifierVersion.objects.filter(pk=job.base_version_id).values_list("artifact", flat=True).first()
+        if artifact is not None:
+            base_path = workdir / "base.bin"
+            base_path.write_bytes(bytes(artifact))
+    spec = {
+        "labels": job.labels,
+        "mode": job.mode,
+        "seed": job.seed,
+        "threads": settings.REFLEX_TRAINING_THREADS,
+        "device": settings.REFLEX_DEVICE or None,
+        "base_path": str(base_path) if base_path else None,
+        "rows": rows,
+    }
+    path = workdir / "spec.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def _still_ours(claim: Claim) -> bool:
+    return FineTuningJob.objects.filter(pk=claim.job_id, status=JobStatus.RUNNING, run_token=claim.run_token).exists()
+
+
+def _heartbeat(claim: Claim) -> bool:
+    return bool(
+        FineTuningJob.objects.filter(pk=claim.job_id, status=JobStatus.RUNNING, run_token=claim.run_token).update(
+            heartbeat_at=timezone.now()
+        )
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM asks the child to stop at its next step; SIGKILL after the grace period."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=settings.REFLEX_CANCEL_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _relay(line: str, claim: Claim, report: ChildReport) -> None:
+    try:
+        message = json.loads(line)
+    except json.JSONDecodeError:
+        logger.warning("job %s: unreadable line from the training child: %r", claim.job_id, line[:200])
+        return
+    kind = message.get("type")
+    if kind == "progress":
+        record_metrics(job_id=claim.job_id, data=message["data"])
+    elif kind == "message":
+        record_event(job_id=claim.job_id, message=message["message"])
+    elif kind == "done":
+        report.done = message
+    elif kind == "error":
+        report.error = message
+
+
+def _read_lines(stream, lines: "queue.Queue[str | None]") -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+def run_child(claim: Claim, spec_path: Path, output_path: Path, stderr_path: Path) -> ChildReport:
+    report = ChildReport()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with open(stderr_path, "wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "classifier_core.child", str(spec_path), str(output_path)],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=env,
+            cwd=settings.BASE_DIR,
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+        reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
+        reader.start()
+        next_beat = time.monotonic() + settings.REFLEX_JOB_HEARTBEAT_INTERVAL
+        deadline = time.monotonic() + settings.REFLEX_JOB_MAX_SECONDS
+        while True:
+            try:
+                line = lines.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                line = ""
+            if line is None:
+                break
+            if line:
+                _relay(line, claim, report)
+            if not report.stopped_by_us and (not _still_ours(claim) or time.monotonic() > deadline):
+                report.stopped_by_us = True
+                _stop(process)
+            if time.monotonic() >= next_beat:
+                _heartbeat(claim)
+                next_beat = time.monotonic() + settings.REFLEX_JOB_HEARTBEAT_INTERVAL
+        report.returncode = process.wait()
+    report.stderr_tail = stderr_path.read_text(errors="replace")[-2000:]
+    return report
+
+
+def _conclude(claim: Claim, report: ChildReport, output_path: Path) -> None:
+    if report.done is not None and report.returncode == 0 and output_path.exists():
+        outcome = services.TrainingOutcome(
+            artifact=output_path.read_bytes(),
+            labels=report.done["labels"],
+            mode=report.done["mode"],
+            stack=report.done["stack"],
+            metrics=report.done["metrics"],
+            trained_examples=report.done["trained_examples"],
+            trained_tokens=report.done.get("trained_tokens"),
+        )
+        services.succeed_job(job_id=claim.job_id, run_token=claim.run_token, outcome=outcome)
+        return
+    if report.stopped_by_us:
+        return  # cancelled, reaped or past its deadline: whoever ended it has recorded why
+    if report.error is not None:
+        code, message = report.error.get("code", "training_crashed"), report.error.get("message", "Training failed.")
+        services.fail_job(job_id=claim.job_id, run_token=claim.run_token, code=code, message=message)
+        return
+    if report.returncode == -signal.SIGKILL:
+        services.fail_job(
+            job_id=claim.job_id,
+            run_token=claim.run_token,
+            code="out_of_memory",
+            message="Training ran out of memory and was killed.",
+        )
+        return
+    logger.error("job %s: training child exited %s: %s", claim.job_id, report.returncode, report.stderr_tail)
+    services.fail_job(
+        job_id=claim.job_id,
+        run_token=claim.run_token,
+        code="training_crashed",
+        message=f"Training stopped unexpectedly (exit status {report.returncode}).",
+    )
+
+
+def supervise(claim: Claim) -> None:
+    job = FineTuningJob.objects.get(pk=claim.job_id)
+    with tempfile.TemporaryDirectory(prefix=f"reflex-{claim.job_id}-") as tmp:
+        workdir = Path(tmp)
+        spec_path = _write_spec(job, workdir)
+        output_path = workdir / "model.bin"
+        report = run_child(claim, spec_path, output_path, workdir / "stderr.log")
+        _conclude(claim, report, output_path)

@@ -1,0 +1,31 @@
+"""Worker entry points, queued by dotted path with ids as arguments. Each may run twice: safely."""
+
+import logging
+
+from jobs import scheduler, services
+from jobs.supervisor import supervise
+
+logger = logging.getLogger(__name__)
+
+
+def run_job(job_id: str) -> str:
+    claim = scheduler.claim_job(job_id=job_id)
+    if claim is None:
+        return "not claimed"
+    try:
+        supervise(claim)
+    except Exception:
+        # The process edge: whatever went wrong becomes a failed job, never a job left running.
+        logger.exception("job %s: supervisor failed", job_id)
+        services.fail_job(
+            job_id=job_id,
+            run_token=claim.run_token,
+            code="training_crashed",
+            message="Training stopped unexpectedly because of a server error.",
+        )
+    return "done"
+
+
+def tick() -> None:
+    """Scheduled: re-dispatches admissible jobs whose task was lost or is late."""
+    scheduler.wake()

@@ -1,0 +1,231 @@
+"""Turns a create-job body into a ``JobRequest``, or raises a 400 naming the offending field.
+
+Structural rules only; whether the rows meet the minimums is decided later, by a job that fails
+at once with ``invalid_training_data`` (SPEC §3).
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from jobs.models import BASE_MODEL_NAME, InputMode
+from reflex_project.api.errors import InvalidRequest, MissingParameter
+
+SINGLE_LABEL = "single_label"
+MULTI_LABEL = "multi_label"
+MODES = (SINGLE_LABEL, MULTI_LABEL)
+SUFFIX_PATTERN = re.compile(r"^[A-Za-z0-9\-_.]{1,64}$")
+INPUT_MODES = tuple(mode.value for mode in InputMode)
+ACCEPTED_FIELDS = {"model", "base_model", "suffix", "labels", "webhook_url", "mode", "seed", *INPUT_MODES}
+# Sent by the OpenAI SDK or by OpenAI-style callers; tolerated, never used.
+TOLERATED_FIELDS = {"training_file", "validation_file", "integrations", "metadata"}
+MANAGED_FIELDS = {"hyperparameters", "method"}
+MAX_SEED = 2**31 - 1
+
+
+@dataclass
+class JobRequest:
+    input_mode: str
+    payload: dict[str, Any]
+    labels: list[str] | None
+    mode: str = SINGLE_LABEL
+    suffix: str | None = None
+    base_model: str | None = None
+    webhook_url: str | None = None
+    seed: int | None = None
+    rows: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _string(body: dict, name: str, *, max_length: int, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise MissingParameter(f"Missing required parameter: '{name}'.", param=name)
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"'{name}' must be a string.", param=name)
+    if not value.strip():
+        raise InvalidRequest(f"'{name}' must not be empty.", param=name)
+    if len(value) > max_length:
+        raise InvalidRequest(f"'{name}' must be at most {max_length} characters.", param=name)
+    return value
+
+
+def _labels(body: dict, *, required: bool) -> list[str] | None:
+    labels = body.get("labels")
+    if labels is None:
+        if required:
+            raise MissingParameter("'labels' is required with 'generate' and 'label_data'.", param="labels")
+        return None
+    if not isinstance(labels, list):
+        raise InvalidRequest("'labels' must be an array of strings.", param="labels")
+    low, high = settings.REFLEX_MIN_LABELS, settings.REFLEX_MAX_LABELS
+    if not low <= len(labels) <= high:
+        raise InvalidRequest(f"'labels' must hold {low} to {high} labels; got {len(labels)}.", param="labels")
+    for index, label in enumerate(labels):
+        _check_label(label, param=f"labels[{index}]")
+    if len(set(labels)) != len(labels):
+        duplicate = next(label for label in labels if labels.count(label) > 1)
+        raise InvalidRequest(f"'labels' must be distinct; {duplicate!r} appears twice.", param="labels")
+    return labels
+
+
+def _check_label(label: Any, *, param: str) -> None:
+    if not isinstance(label, str):
+        raise InvalidRequest("A label must be a string.", param=param)
+    if not label.strip():
+        raise InvalidRequest("A label must not be empty.", param=param)
+    if len(label) > 100:
+        raise InvalidRequest("A label must be at most 100 characters.", param=param)
+
+
+def _text(value: Any, *, param: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidRequest("'text' must be a string.", param=param)
+    if not value.strip():
+        raise InvalidRequest("'text' must not be empty.", param=param)
+    if len(value) > settings.REFLEX_MAX_TEXT_CHARS:
+        raise InvalidRequest(f"'text' must be at most {settings.REFLEX_MAX_TEXT_CHARS} characters.", param=param)
+    return value
+
+
+def _training_rows(data: Any, *, mode: str, labels: list[str] | None) -> list[tuple[str, tuple[str, ...]]]:
+    limit = settings.REFLEX_MAX_TRAINING_ROWS
+    if not isinstance(data, list):
+        raise InvalidRequest("'training_data' must be an array of {text, label} rows.", param="training_data")
+    if not 1 <= len(data) <= limit:
+        raise InvalidRequest(f"'training_data' must hold 1 to {limit} rows; got {len(data)}.", param="training_data")
+    allowed = set(labels) if labels is not None else None
+    rows = []
+    for index, row in enumerate(data):
+        where = f"training_data[{index}]"
+        if not isinstance(row, dict):
+            raise InvalidRequest("Each row must be an object with 'text' and 'label'.", param=where)
+        text = _text(row.get("text"), param=f"{where}.text")
+        row_labels = _row_labels(row, mode=mode, where=where)
+        for position, label in enumerate(row_labels):
+            if allowed is not None and label not in allowed:
+                param = f"{where}.label" if mode == SINGLE_LABEL else f"{where}.labels[{position}]"
+                raise InvalidRequest(f"Label {label!r} is not one of 'labels'.", param=param)
+        rows.append((text, row_labels))
+    return rows
+
+
+def _row_labels(row: dict, *, mode: str, where: str) -> tuple[str, ...]:
+    if mode == SINGLE_LABEL:
+        if "label" not in row:
+            hint = " (use 'label' in single_label mode)" if "labels" in row else ""
+            raise MissingParameter(f"Missing 'label'{hint}.", param=f"{where}.label")
+        _check_label(row["label"], param=f"{where}.label")
+        return (row["label"],)
+    if "labels" not in row:
+        hint = " (multi_label rows carry a 'labels' list)" if "label" in row else ""
+        raise MissingParameter(f"Missing 'labels'{hint}.", param=f"{where}.labels")
+    values = row["labels"]
+    if not isinstance(values, list):
+        raise InvalidRequest("'labels' must be an array of strings.", param=f"{where}.labels")
+    for position, label in enumerate(values):
+        _check_label(label, param=f"{where}.labels[{position}]")
+    return tuple(dict.fromkeys(values))
+
+
+def _generate(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidRequest("'generate' must be an object with a 'description'.", param="generate")
+    description = _string(value, "description", max_length=4000, required=True)
+    count = value.get("examples_per_label", 500)
+    if not _is_int(count) or not 5 <= count <= 1000:
+        raise InvalidRequest("'examples_per_label' must be an integer from 5 to 1000.", param="generate.examples_per_label")
+    unknown = set(value) - {"description", "examples_per_label"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InvalidRequest(f"Unknown parameter 'generate.{name}'.", param=f"generate.{name}", code="unknown_parameter")
+    return {"description": description, "examples_per_label": count}
+
+
+def _label_data(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidRequest("'label_data' must be an object with 'texts'.", param="label_data")
+    texts = value.get("texts")
+    if texts is None:
+        raise MissingParameter("Missing required parameter: 'label_data.texts'.", param="label_data.texts")
+    if not isinstance(texts, list) or not 10 <= len(texts) <= 20_000:
+        raise InvalidRequest("'label_data.texts' must be an array of 10 to 20,000 strings.", param="label_data.texts")
+    for index, text in enumerate(texts):
+        _text(text, param=f"label_data.texts[{index}]")
+    description = value.get("description")
+    if description is not None and (not isinstance(description, str) or len(description) > 4000):
+        raise InvalidRequest("'label_data.description' must be a string of at most 4,000 characters.", param="label_data.description")
+    unknown = set(value) - {"texts", "description"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InvalidRequest(f"Unknown parameter 'label_data.{name}'.", param=f"label_data.{name}", code="unknown_parameter")
+    return {"texts": texts, "description": description}
+
+
+def _check_fields(body: dict) -> None:
+    for name in body:
+        if name in MANAGED_FIELDS:
+            raise InvalidRequest(f"'{name}' is not supported: training is fully managed.", param=name, code="unsupported_parameter")
+        if name not in ACCEPTED_FIELDS and name not in TOLERATED_FIELDS:
+            raise InvalidRequest(f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
+
+
+def _input_mode(body: dict) -> str:
+    present = [name for name in INPUT_MODES if body.get(name) is not None]
+    if len(present) > 1:
+        raise InvalidRequest(
+            f"Send exactly one of 'training_data', 'generate' or 'label_data'; got {', '.join(present)}.", param=present[1]
+        )
+    if present:
+        return present[0]
+    if body.get("training_file") is not None:
+        raise InvalidRequest(
+            "Reflex takes training data inline: send rows in 'training_data' (with the OpenAI SDK, through "
+            "extra_body), or use 'generate' or 'label_data'. 'training_file' is ignored.",
+            param="training_file",
+        )
+    raise MissingParameter("Send one of 'training_data', 'generate' or 'label_data'.", param="training_data")
+
+
+def parse_job_request(body: Any) -> JobRequest:
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    _check_fields(body)
+    model = body.get("model")
+    if model is not None and model != BASE_MODEL_NAME:
+        raise InvalidRequest(f"'model' must be '{BASE_MODEL_NAME}' (the only base model).", param="model")
+    mode = body.get("mode") or SINGLE_LABEL
+    if mode not in MODES:
+        raise InvalidRequest("'mode' must be 'single_label' or 'multi_label'.", param="mode")
+    suffix = body.get("suffix")
+    if suffix is not None and (not isinstance(suffix, str) or not SUFFIX_PATTERN.match(suffix)):
+        raise InvalidRequest("'suffix' must be 1-64 characters of a-z, A-Z, 0-9, '-', '_' or '.'.", param="suffix")
+    seed = body.get("seed")
+    if seed is not None and (not _is_int(seed) or not 0 <= seed <= MAX_SEED):
+        raise InvalidRequest(f"'seed' must be an integer from 0 to {MAX_SEED}.", param="seed")
+    input_mode = _input_mode(body)
+    labels = _labels(body, required=input_mode != InputMode.TRAINING_DATA)
+    request = JobRequest(
+        input_mode=input_mode,
+        payload={},
+        labels=labels,
+        mode=mode,
+        suffix=suffix,
+        base_model=_string(body, "base_model", max_length=100),
+        webhook_url=_string(body, "webhook_url", max_length=2048),
+        seed=seed,
+    )
+    if input_mode == InputMode.TRAINING_DATA:
+        request.rows = _training_rows(body["training_data"], mode=mode, labels=labels)
+    elif input_mode == InputMode.GENERATE:
+        request.payload = {"generate": _generate(body["generate"])}
+    else:
+        request.payload = {"label_data": _label_data(body["label_data"])}
+    return request

