@@ -44,8 +44,12 @@ class ChildReport:
     messages: list[str] = field(default_factory=list)
 
 
-def _write_spec(job: FineTuningJob, workdir: Path) -> Path:
-    rows = JobInput.objects.filter(job=job).values_list("payload", flat=True).get()["rows"]
+def load_training_rows(job: FineTuningJob, claim: Claim) -> list[list]:
+    """The rows to train on, as ``[text, [labels...]]``: sent inline, or produced by data synthesis."""
+    return JobInput.objects.filter(job=job).values_list("payload", flat=True).get()["rows"]
+
+
+def _write_spec(job: FineTuningJob, workdir: Path, rows: list[list]) -> Path:
     base_path = None
     if job.base_version_id is not None:
         artifact = ClassifierVersion.objects.filter(pk=job.base_version_id).values_list("artifact", flat=True).first()
@@ -190,7 +194,8 @@ def supervise(claim: Claim) -> None:
     job = FineTuningJob.objects.get(pk=claim.job_id)
     with tempfile.TemporaryDirectory(prefix=f"reflex-{claim.job_id}-") as tmp:
         workdir = Path(tmp)
-        spec_path = _write_spec(job, workdir)
+        rows = load_training_rows(job, claim)
+        spec_path = _write_spec(job, workdir, rows)
         output_path = workdir / "model.bin"
         report = run_child(claim, spec_path, output_path, workdir / "stderr.log")
         _conclude(claim, report, output_path)
