@@ -68,7 +68,7 @@ def main() -> int:
 
     processes = [
         start([sys.executable, "-m", "daphne", "-b", options.host, "-p", str(options.port), "reflex_project.asgi:application"]),
-        start([sys.executable, "manage.py", "qcluster"]),
+        start([sys.executable, "manage.py", "worker"]),
     ]
     signal.signal(signal.SIGTERM, interrupt)
     print(banner(key, options.port), flush=True)

@@ -56,6 +56,7 @@ class FineTuningJob(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     run_token = models.CharField(max_length=40, blank=True, default="")
+    running_slot = models.PositiveSmallIntegerField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     trained_examples = models.PositiveIntegerField(default=0)
     trained_tokens = models.BigIntegerField(null=True, blank=True)
@@ -69,6 +70,15 @@ class FineTuningJob(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["api_key", "status", "created_at"], name="job_key_status_created")]
+        constraints = [
+            # The per-key limit, held by the database itself: a running job owns one of its key's
+            # numbered slots (1..REFLEX_MAX_RUNNING_JOBS_PER_KEY) and no two running jobs share one.
+            models.UniqueConstraint(
+                fields=["api_key", "running_slot"],
+                condition=models.Q(status="running"),
+                name="job_running_slot_unique_per_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.id

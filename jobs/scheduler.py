@@ -20,7 +20,7 @@ from django_q.tasks import async_task
 
 from accounts.models import Account
 from jobs.events import record_event
-from jobs.models import FineTuningJob, JobStatus
+from jobs.models import EventLevel, FineTuningJob, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -75,27 +75,84 @@ def wake_after_commit() -> None:
     transaction.on_commit(wake)
 
 
+def _free_slot(api_key_id: int | None, limit: int) -> int | None:
+    taken = set(
+        FineTuningJob.objects.filter(api_key_id=api_key_id, status=JobStatus.RUNNING).values_list("running_slot", flat=True)
+    )
+    return next((slot for slot in range(1, limit + 1) if slot not in taken), None)
+
+
 def claim_job(*, job_id: str) -> Claim | None:
-    """``queued → running`` when the job is among the oldest that fit its key's free slots; else None."""
+    """Claims the oldest queued job of ``job_id``'s key when the key has a free slot; else None.
+
+    A task means "look at this key's queue": claiming the oldest keeps creation order whichever
+    task reaches a worker first. Holds the account's row lock, so claims of one key are
+    serialised; the unique running slot makes the limit hold even against a claim that bypassed
+    this function. A task delivered twice finds nothing left to claim.
+    """
     limit = settings.REFLEX_MAX_RUNNING_JOBS_PER_KEY
     with transaction.atomic():
         job = FineTuningJob.objects.filter(pk=job_id).only("account_id", "api_key_id", "status").first()
         if job is None or job.status != JobStatus.QUEUED:
             return None
         Account.objects.select_for_update().filter(pk=job.account_id).first()
-        same_key = FineTuningJob.objects.filter(api_key_id=job.api_key_id)
-        running = same_key.filter(status=JobStatus.RUNNING).count()
-        ahead = same_key.filter(status=JobStatus.QUEUED).order_by("created_at", "id").values_list("id", flat=True)
-        if running >= limit or job_id not in list(ahead[: limit - running]):
-            FineTuningJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(dispatched_at=None)
+        oldest = (
+            FineTuningJob.objects.filter(api_key_id=job.api_key_id, status=JobStatus.QUEUED)
+            .order_by("created_at", "id")
+            .values_list("id", flat=True)
+            .first()
+        )
+        slot = _free_slot(job.api_key_id, limit)
+        if oldest is None or slot is None:
             return None
         token = secrets.token_hex(16)
         now = timezone.now()
-        claimed = FineTuningJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-            status=JobStatus.RUNNING, run_token=token, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
+        claimed = FineTuningJob.objects.filter(pk=oldest, status=JobStatus.QUEUED).update(
+            status=JobStatus.RUNNING,
+            run_token=token,
+            running_slot=slot,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
         )
         if not claimed:
             return None
-        attempt = FineTuningJob.objects.filter(pk=job_id).values_list("attempts", flat=True).get()
-        record_event(job_id=job_id, message="Fine-tuning job started")
-    return Claim(job_id=job_id, run_token=token, attempt=attempt)
+        attempt = FineTuningJob.objects.filter(pk=oldest).values_list("attempts", flat=True).get()
+        note = "" if attempt == 1 else f" (attempt {attempt})"
+        record_event(job_id=oldest, message=f"Fine-tuning job started{note}")
+    return Claim(job_id=oldest, run_token=token, attempt=attempt)
+
+
+def retry_or_fail(*, job_id: str, run_token: str, code: str, message: str) -> str:
+    """A run was lost (worker or child killed): put the job back in the queue once, then fail it.
+
+    Only the run that holds ``run_token`` is affected, so a late reaper never touches a new run.
+    """
+    from jobs import services
+
+    with transaction.atomic():
+        job = FineTuningJob.objects.select_for_update().filter(pk=job_id, status=JobStatus.RUNNING, run_token=run_token).first()
+        if job is None:
+            return "gone"
+        if job.attempts < settings.REFLEX_JOB_MAX_ATTEMPTS:
+            FineTuningJob.objects.filter(pk=job_id).update(
+                status=JobStatus.QUEUED, run_token="", running_slot=None, dispatched_at=None, heartbeat_at=None
+            )
+            record_event(job_id=job_id, message=f"{message}; retrying", level=EventLevel.WARN)
+            wake_after_commit()
+            return "retried"
+    services.fail_job(job_id=job_id, run_token=run_token, code=code, message=message)
+    return "failed"
+
+
+def reap_stale_jobs() -> list[str]:
+    """Finds running jobs whose heartbeat stopped (their worker died) and retries or fails them."""
+    cutoff = timezone.now() - timedelta(seconds=settings.REFLEX_JOB_HEARTBEAT_TIMEOUT)
+    stale = FineTuningJob.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff).values_list("id", "run_token")
+    reaped = []
+    for job_id, run_token in stale:
+        outcome = retry_or_fail(job_id=job_id, run_token=run_token, code="worker_lost", message="Worker lost")
+        if outcome != "gone":
+            logger.warning("job %s: heartbeat stale, %s", job_id, outcome)
+            reaped.append(job_id)
+    return reaped

@@ -27,5 +27,7 @@ def run_job(job_id: str) -> str:
 
 
 def tick() -> None:
-    """Scheduled: re-dispatches admissible jobs whose task was lost or is late."""
+    """Scheduled (and run when a worker starts): reaps runs whose worker died, then re-dispatches
+    admissible jobs whose task was lost or is late."""
+    scheduler.reap_stale_jobs()
     scheduler.wake()

@@ -110,7 +110,7 @@ class Service:
         raise RuntimeError(f"the web server did not start: {self.log('web')}")
 
     def start_worker(self) -> subprocess.Popen:
-        return self._spawn("worker", [sys.executable, "manage.py", "qcluster"])
+        return self._spawn("worker", [sys.executable, "manage.py", "worker"])
 
     def start(self) -> "Service":
         self.workdir.mkdir(parents=True, exist_ok=True)

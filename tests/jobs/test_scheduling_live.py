@@ -1,0 +1,212 @@
+"""Jobs never get stuck: per-key limits, fair order, cancellation and recovery from killed processes,
+against a real server and worker (both brokers where it matters)."""
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+from tests.conftest import read_jsonl, tiny_rows, wait_for_job
+from tests.service import Service
+
+HEARTBEAT = {"REFLEX_JOB_HEARTBEAT_TIMEOUT": "4", "REFLEX_JOB_HEARTBEAT_INTERVAL": "0.5"}
+
+
+def _service(tmp_path_factory, name: str, **env: str) -> Service:
+    return Service(workdir=tmp_path_factory.mktemp(name), workers=4, extra_env={**HEARTBEAT, **env}).start()
+
+
+@pytest.fixture(scope="module")
+def orm_service(tmp_path_factory) -> Iterator[Service]:
+    running = _service(tmp_path_factory, "orm")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module", params=["orm", "redis"])
+def any_broker(request, tmp_path_factory, orm_service) -> Iterator[Service]:
+    if request.param == "orm":
+        yield orm_service
+        return
+    running = _service(tmp_path_factory, "redis", REDIS_URL=os.environ.get("REFLEX_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    yield running
+    running.stop()
+
+
+def _client(service: Service, user: str) -> openai.OpenAI:
+    return openai.OpenAI(api_key=service.create_key(user), base_url=service.api_url, max_retries=0, timeout=60)
+
+
+def _create(client: openai.OpenAI, rows=None, **extra) -> str:
+    body = {"training_data": rows or tiny_rows(), **extra}
+    return client.fine_tuning.jobs.create(model="morph-reflex-v1", training_file=openai.omit, extra_body=body).id
+
+
+class Watcher:
+    """Polls the list endpoint and notes when each job was first seen running and the most running at once."""
+
+    def __init__(self, clients: list[openai.OpenAI]) -> None:
+        self.clients = clients
+        self.first_running: dict[str, float] = {}
+        self.max_running = {id(c): 0 for c in clients}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for client in self.clients:
+                jobs = client.fine_tuning.jobs.list(limit=100).data
+                seen_at = time.monotonic()
+                running = [job.id for job in jobs if job.status == "running"]
+                self.max_running[id(client)] = max(self.max_running[id(client)], len(running))
+                for job in jobs:
+                    if job.status != "queued":
+                        self.first_running.setdefault(job.id, seen_at)
+            time.sleep(0.05)
+
+    def __enter__(self) -> "Watcher":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def test_seven_jobs_on_one_key_run_three_at_a_time_in_creation_order(orm_service: Service):
+    client = _client(orm_service, "seven")
+    with Watcher([client]) as watcher:
+        job_ids = [_create(client) for _ in range(7)]
+        finished = [wait_for_job(client, job_id, timeout=240) for job_id in job_ids]
+    assert [job.status for job in finished] == ["succeeded"] * 7
+    assert watcher.max_running[id(client)] == 3
+    starts = [watcher.first_running[job_id] for job_id in job_ids]
+    assert starts == sorted(starts)
+
+
+def test_a_busy_key_does_not_starve_another(orm_service: Service):
+    busy, quiet = _client(orm_service, "busy"), _client(orm_service, "quiet")
+    with Watcher([busy, quiet]) as watcher:
+        busy_ids = [_create(busy) for _ in range(6)]
+        quiet_ids = [_create(quiet) for _ in range(2)]
+        for job_id in busy_ids + quiet_ids:
+            wait_for_job(busy if job_id in busy_ids else quiet, job_id, timeout=240)
+    assert watcher.first_running[quiet_ids[0]] < watcher.first_running[busy_ids[3]]
+
+
+def test_cancelling_a_running_job_frees_its_slot_for_the_next(orm_service: Service):
+    client = _client(orm_service, "canceller")
+    rows = read_jsonl("support_tickets.jsonl")
+    job_ids = [_create(client, rows) for _ in range(4)]
+    wait_for_job(client, job_ids[0], until={"running"}, timeout=60)
+    assert client.fine_tuning.jobs.retrieve(job_ids[3]).status == "queued"
+    cancelled_at = time.monotonic()
+    client.fine_tuning.jobs.cancel(job_ids[0])
+    wait_for_job(client, job_ids[3], until={"running", "succeeded"}, timeout=10)
+    assert time.monotonic() - cancelled_at < 2.5
+    assert _training_child(job_ids[0], timeout=5.5, gone=True)
+    for job_id in job_ids[1:]:
+        client.fine_tuning.jobs.cancel(job_id)
+    assert client.fine_tuning.jobs.retrieve(job_ids[0]).status == "cancelled"
+
+
+def test_a_task_delivered_twice_trains_once(orm_service: Service):
+    client = _client(orm_service, "twice")
+    job_id = _create(client)
+    enqueue = f"from django_q.tasks import async_task\nfor _ in range(2): async_task('jobs.tasks.run_job', '{job_id}')"
+    orm_service.manage("shell", "-c", enqueue)
+    assert wait_for_job(client, job_id).status == "succeeded"
+    time.sleep(1)
+    messages = [e.message for e in client.fine_tuning.jobs.list_events(job_id, limit=1000).data]
+    assert sum(m.startswith("Fine-tuning job started") for m in messages) == 1
+
+
+def _training_child(job_id: str, *, timeout: float, gone: bool = False, other_than: int | None = None) -> int | bool:
+    """The pid of the job's training child (found through /proc), or, with gone=True, True once it has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = []
+        for proc in Path("/proc").iterdir():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+            except (OSError, ValueError):
+                continue
+            if "classifier_core.child" in cmdline and f"reflex-{job_id}-" in cmdline and int(proc.name) != other_than:
+                pids.append(int(proc.name))
+        if gone and not pids:
+            return True
+        if pids and not gone:
+            return pids[0]
+        time.sleep(0.05)
+    return False
+
+
+def test_a_killed_training_child_is_retried_and_the_job_succeeds(orm_service: Service):
+    client = _client(orm_service, "child-killer")
+    job_id = _create(client, read_jsonl("support_tickets.jsonl"))
+    os.kill(_training_child(job_id, timeout=60), signal.SIGKILL)
+    job = wait_for_job(client, job_id, timeout=120)
+    assert job.status == "succeeded"
+    messages = [e.message for e in client.fine_tuning.jobs.list_events(job_id, limit=1000).data]
+    assert any("killed" in m and "retrying" in m for m in messages)
+
+
+def test_a_child_killed_twice_fails_as_out_of_memory(orm_service: Service):
+    client = _client(orm_service, "child-killer-2")
+    job_id = _create(client, read_jsonl("support_tickets.jsonl"))
+    first = _training_child(job_id, timeout=60)
+    os.kill(first, signal.SIGKILL)
+    second = _training_child(job_id, timeout=60, other_than=first)
+    os.kill(second, signal.SIGKILL)
+    job = wait_for_job(client, job_id, timeout=30)
+    assert job.status == "failed" and job.error.code == "out_of_memory"
+
+
+def _kill_worker(service: Service) -> None:
+    worker = next(p for p in service.processes if p.args[-1] == "worker" and p.poll() is None)
+    service.stop_process(worker, signal.SIGKILL)
+    service.processes.remove(worker)
+
+
+def test_a_killed_worker_is_recovered_and_the_job_succeeds(any_broker: Service):
+    client = _client(any_broker, "worker-killer")
+    job_id = _create(client, read_jsonl("support_tickets.jsonl"))
+    _training_child(job_id, timeout=60)
+    _kill_worker(any_broker)
+    assert client.fine_tuning.jobs.retrieve(job_id).status == "running"
+    time.sleep(5)  # past the heartbeat timeout: the run is known to be lost
+    any_broker.start_worker()
+    job = wait_for_job(client, job_id, timeout=120)
+    assert job.status == "succeeded"
+    messages = [e.message for e in client.fine_tuning.jobs.list_events(job_id, limit=1000).data]
+    assert "Worker lost; retrying" in messages
+
+
+def test_a_job_whose_worker_dies_twice_fails_with_worker_lost(orm_service: Service):
+    client = _client(orm_service, "worker-killer-2")
+    job_id = _create(client, read_jsonl("support_tickets.jsonl"))
+    for _ in range(2):
+        _training_child(job_id, timeout=60)
+        _kill_worker(orm_service)
+        time.sleep(5)
+        orm_service.start_worker()
+    job = wait_for_job(client, job_id, timeout=60)
+    assert job.status == "failed" and job.error.code == "worker_lost"
+
+
+def test_queued_jobs_survive_a_restart_of_everything(orm_service: Service):
+    client = _client(orm_service, "restarter")
+    job_ids = [_create(client) for _ in range(4)]
+    for process in list(orm_service.processes):
+        orm_service.stop_process(process, signal.SIGKILL)
+    orm_service.processes.clear()
+    time.sleep(5)
+    orm_service.start_web()
+    orm_service.start_worker()
+    finished = [wait_for_job(client, job_id, timeout=180) for job_id in job_ids]
+    assert [job.status for job in finished] == ["succeeded"] * 4
