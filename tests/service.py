@@ -13,9 +13,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dj_database_url
 import httpx
 import psycopg
-from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,9 +27,11 @@ def free_port() -> int:
 
 
 def _postgres_admin_url() -> str | None:
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
+    """The server of DATABASE_URL when it names PostgreSQL (each Service makes its own database there)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
         return None
+    db = dj_database_url.parse(url)
     host, port, user = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432, db.get("USER") or "postgres"
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgresql://{user}{password}@{host}:{port}"
@@ -42,6 +44,7 @@ class Service:
     workdir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     workers: int = 4
+    settings_module: str = "reflex_project.settings_test"
     port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen] = field(default_factory=list)
     database_url: str = ""
@@ -63,7 +66,7 @@ class Service:
         }
         env.update(
             DATABASE_URL=self.database_url,
-            DJANGO_SETTINGS_MODULE="reflex_project.settings_test",
+            DJANGO_SETTINGS_MODULE=self.settings_module,
             REFLEX_DATA_DIR=str(self.workdir),
             Q_WORKERS=str(self.workers),
             PYTHONUNBUFFERED="1",

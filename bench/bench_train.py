@@ -1,0 +1,119 @@
+"""`make bench-train`: create→succeeded wall time and test accuracy / macro-F1 of real jobs, next to
+TF-IDF + logistic regression trained on the same rows in the same run. Prints a table; asserts nothing.
+
+    .venv/bin/python bench/bench_train.py [--data ../shared/datasets] [--datasets sst2 banking77] [--sizes 500 full]
+"""
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import openai
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import MultiLabelBinarizer
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.service import Service  # noqa: E402  (the same real server + worker the tests use)
+
+
+def read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def subset(rows: list[dict], size: str) -> list[dict]:
+    if size == "full":
+        return rows
+    shuffled = rows[:]
+    random.Random(0).shuffle(shuffled)
+    return shuffled[: int(size)]
+
+
+def is_multi(rows: list[dict]) -> bool:
+    return "labels" in rows[0]
+
+
+def tfidf_baseline(train: list[dict], test: list[dict]) -> tuple[float, float, float]:
+    started = time.perf_counter()
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)
+    x_train = vectorizer.fit_transform([r["text"] for r in train])
+    x_test = vectorizer.transform([r["text"] for r in test])
+    if is_multi(train):
+        binarizer = MultiLabelBinarizer().fit([r["labels"] for r in train + test])
+        model = OneVsRestClassifier(LogisticRegression(max_iter=2000, C=10)).fit(x_train, binarizer.transform([r["labels"] for r in train]))
+        predicted = model.predict(x_test)
+        truth = binarizer.transform([r["labels"] for r in test])
+        return time.perf_counter() - started, accuracy_score(truth, predicted), f1_score(truth, predicted, average="micro", zero_division=0)
+    model = LogisticRegression(max_iter=2000, C=10).fit(x_train, [r["label"] for r in train])
+    predicted = model.predict(x_test)
+    truth = [r["label"] for r in test]
+    return time.perf_counter() - started, accuracy_score(truth, predicted), f1_score(truth, predicted, average="macro")
+
+
+def reflex_job(client: openai.OpenAI, service: Service, key: str, train: list[dict], test: list[dict], mode: str):
+    started = time.perf_counter()
+    job = client.fine_tuning.jobs.create(
+        model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": train, "mode": mode}
+    )
+    while job.status not in ("succeeded", "failed", "cancelled"):
+        time.sleep(0.2)
+        job = client.fine_tuning.jobs.retrieve(job.id)
+    wall = time.perf_counter() - started
+    if job.status != "succeeded":
+        raise RuntimeError(f"job {job.id} {job.status}: {job.error}")
+    with httpx.Client(base_url=service.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
+        def predict(row: dict) -> dict:
+            return http.post("/reflex/predict", json={"model": job.id, "text": row["text"]}).json()
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(predict, test))
+    if mode == "multi_label":
+        labels = sorted({label for r in train for label in r["labels"]})
+        binarizer = MultiLabelBinarizer(classes=labels).fit([labels])
+        truth = binarizer.transform([[l for l in r["labels"] if l in labels] for r in test])
+        chosen = binarizer.transform([[c["label"] for c in a["classes"] if c["selected"]] for a in answers])
+        return wall, accuracy_score(truth, chosen), f1_score(truth, chosen, average="micro", zero_division=0), job
+    truth = [r["label"] for r in test]
+    chosen = [a["label"] for a in answers]
+    return wall, accuracy_score(truth, chosen), f1_score(truth, chosen, average="macro"), job
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
+    parser.add_argument("--datasets", nargs="+", default=["sst2", "banking77"])
+    parser.add_argument("--sizes", nargs="+", default=["500", "full"])
+    options = parser.parse_args()
+
+    service = Service(workdir=Path(tempfile.mkdtemp(prefix="reflex-bench-")), workers=2, settings_module="reflex_project.settings").start()
+    try:
+        key = service.create_key("bench")
+        client = openai.OpenAI(api_key=key, base_url=service.api_url, max_retries=0, timeout=120)
+        print(f"{'dataset':<11} {'rows':>5}  {'method':<22} {'seconds':>8} {'accuracy':>9} {'F1':>7}")
+        for name in options.datasets:
+            train_all, test = read(options.data / name / "train.jsonl"), read(options.data / name / "test.jsonl")
+            mode = "multi_label" if is_multi(train_all) else "single_label"
+            f1_name = "micro-F1" if mode == "multi_label" else "macro-F1"
+            for size in options.sizes:
+                train = subset(train_all, size)
+                seconds, accuracy, f1 = tfidf_baseline(train, test)
+                print(f"{name:<11} {len(train):>5}  {'tfidf + LR':<22} {seconds:>8.1f} {accuracy:>9.3f} {f1:>7.3f}  ({f1_name})", flush=True)
+                wall, accuracy, f1, job = reflex_job(client, service, key, train, test, mode)
+                print(f"{name:<11} {len(train):>5}  {'reflex (create→done)':<22} {wall:>8.1f} {accuracy:>9.3f} {f1:>7.3f}  "
+                      f"(held-out in job: {job.result})", flush=True)
+    finally:
+        service.stop()
+
+
+if __name__ == "__main__":
+    main()
