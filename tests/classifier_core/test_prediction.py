@@ -1,0 +1,83 @@
+import math
+
+import pytest
+import torch
+
+from classifier_core.encoder import pool
+from classifier_core.evaluation import evaluate
+
+TEXTS = [
+    "The goalkeeper saved the penalty",
+    "Whisk the eggs and fold in the flour slowly, then bake the sponge for twenty five minutes",
+    "",
+    "Who won the cup final?",
+]
+
+
+def test_functional_trunk_matches_transformers(encoder) -> None:
+    rows = [encoder.first_window(ids) for ids in encoder.token_ids(TEXTS)]
+    ids, mask = encoder.pad(rows)
+    with torch.inference_mode():
+        ours = pool(encoder.trunk(ids, mask, encoder.num_layers), mask)
+        theirs = pool(encoder.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
+    assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+def test_single_label_scores_and_selection(predictor, single_model) -> None:
+    prepared = predictor.prepare(single_model)
+    predictions = predictor.predict(prepared, TEXTS)
+    assert len(predictions) == len(TEXTS)
+    for prediction in predictions:
+        assert math.isclose(sum(prediction.scores), 1.0, abs_tol=1e-5)
+        assert sum(prediction.selected) == 1
+        assert prediction.selected[prediction.scores.index(max(prediction.scores))]
+        assert prediction.windows == 1
+    assert predictions[0].selected == [True, False] and predictions[1].selected == [False, True]
+
+
+def test_predict_many_equals_separate_predicts(predictor, single_model, multi_model) -> None:
+    models = [predictor.prepare(single_model), predictor.prepare(multi_model)]
+    together = predictor.predict_many(models, TEXTS)
+    for model, row in zip(models, together):
+        alone = predictor.predict(model, TEXTS)
+        for a, b in zip(row, alone):
+            assert a.selected == b.selected and a.windows == b.windows
+            assert max(abs(x - y) for x, y in zip(a.scores, b.scores)) <= 1e-5
+
+
+def test_padding_does_not_change_scores(predictor, single_model) -> None:
+    prepared = predictor.prepare(single_model)
+    batched = predictor.predict(prepared, TEXTS)
+    for text, expected in zip(TEXTS, batched):
+        (single,) = predictor.predict(prepared, [text])
+        assert max(abs(x - y) for x, y in zip(single.scores, expected.scores)) <= 1e-5
+
+
+def test_long_text_uses_several_windows(predictor, single_model, encoder) -> None:
+    long_text = " ".join(["The striker scored a goal and the crowd cheered loudly."] * 80)
+    prepared = predictor.prepare(single_model)
+    short, long = predictor.predict(prepared, ["Whisk the eggs", long_text])
+    assert short.windows == 1 and long.windows > 1
+    assert long.selected == [True, False]
+    assert math.isclose(sum(long.scores), 1.0, abs_tol=1e-5)
+
+
+def test_multi_label_selection_uses_thresholds(predictor, multi_model) -> None:
+    prepared = predictor.prepare(multi_model)
+    for prediction in predictor.predict(prepared, TEXTS):
+        assert all(0.0 <= s <= 1.0 for s in prediction.scores)
+        assert prediction.selected == [s >= t for s, t in zip(prediction.scores, multi_model.thresholds)]
+
+
+def test_prepare_refuses_another_stack(predictor, single_model) -> None:
+    from dataclasses import replace
+
+    from classifier_core.artifact import IncompatibleStack
+
+    with pytest.raises(IncompatibleStack):
+        predictor.prepare(replace(single_model, stack="other@1+x"))
+
+
+def test_evaluate_without_examples_gives_none(single_model, multi_model) -> None:
+    assert evaluate(single_model, []) == {"accuracy": None, "f1_score": None}
+    assert set(evaluate(multi_model, []).values()) == {None}

@@ -1,0 +1,92 @@
+import pytest
+import torch
+
+from classifier_core import adapter
+from classifier_core.artifact import from_bytes, to_bytes
+from classifier_core.data import MULTI_LABEL, SINGLE_LABEL, Example, InsufficientData
+from classifier_core.encoder import STACK_ID
+from classifier_core.training import TrainingCancelled, TrainingSpec, train
+
+from .conftest import topic_examples
+
+
+def test_single_label_learns_separable_topics(single_run) -> None:
+    model, progress, messages = single_run
+    assert model.labels == ["sports", "cooking"] and model.mode == SINGLE_LABEL
+    assert model.stack == STACK_ID and model.thresholds is None
+    assert model.metrics["accuracy"] >= 0.8 and model.metrics["f1_score"] >= 0.8
+    assert model.metrics["held_out_examples"] == 12 and model.trained_examples == 48
+    assert len(to_bytes(model)) < 400_000
+    assert set(model.state) >= {adapter.HEAD_WEIGHT, adapter.HEAD_BIAS}
+
+
+def test_progress_and_messages_are_reported(single_run) -> None:
+    _, progress, messages = single_run
+    assert 20 <= len(progress) <= 200
+    assert all(p.total_steps >= p.step >= 1 for p in progress)
+    assert any(p.valid_loss is not None for p in progress)
+    assert messages[0].startswith("training on 48 examples, 2 labels")
+    assert messages[-1].startswith("evaluation on 12 held-out examples: accuracy")
+
+
+def test_should_stop_cancels_promptly() -> None:
+    calls = []
+
+    def should_stop() -> bool:
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(TrainingCancelled):
+        train(TrainingSpec(labels=["sports", "cooking"], device="cpu"), topic_examples(), should_stop=should_stop)
+    assert len(calls) == 4
+
+
+def test_insufficient_data_is_raised_before_training() -> None:
+    few = topic_examples()[:33]  # 30 sports, 3 cooking
+    with pytest.raises(InsufficientData) as caught:
+        train(TrainingSpec(labels=["sports", "cooking"], device="cpu"), few)
+    assert caught.value.label == "cooking"
+
+
+def test_multi_label_trains_with_thresholds(multi_model) -> None:
+    assert multi_model.mode == MULTI_LABEL
+    assert len(multi_model.thresholds) == 3
+    assert all(0.0 < t < 1.0 for t in multi_model.thresholds)
+    assert set(multi_model.metrics) >= {"accuracy", "f1_score", "micro_f1", "macro_f1"}
+    assert multi_model.metrics["micro_f1"] >= 0.7
+
+
+def test_warm_start_takes_adapter_and_shared_head_rows(single_model, encoder) -> None:
+    base = from_bytes(to_bytes(single_model))
+    labels = ["gardening", "cooking", "sports"]
+    fresh = adapter.init_state(encoder, base.config, len(labels), torch.Generator().manual_seed(0))
+    state, shared = adapter.warm_state(fresh, base.state, labels, base.labels)
+    assert shared == [1, 2]
+    assert torch.equal(state[adapter.HEAD_WEIGHT][1], base.state[adapter.HEAD_WEIGHT][1].float())
+    assert torch.equal(state[adapter.HEAD_WEIGHT][2], base.state[adapter.HEAD_WEIGHT][0].float())
+    assert torch.equal(state[adapter.HEAD_WEIGHT][0], torch.zeros(encoder.hidden_size))
+    lora = [key for key in base.state if key.endswith("lora_B")]
+    assert lora and all(torch.equal(state[key], base.state[key].float()) for key in lora)
+
+
+def test_warm_start_trains_with_a_different_label_set(single_model) -> None:
+    gardening = [
+        Example(text, ("gardening",))
+        for text in [
+            "Water the tomato plants early in the morning",
+            "Prune the roses before spring arrives",
+            "Plant the tulip bulbs in autumn soil",
+            "Pull the weeds out of the vegetable bed",
+            "Spread compost around the apple trees",
+            "Mow the lawn and rake the leaves",
+            "Repot the fern into a bigger pot",
+            "Sow carrot seeds in rows in the garden",
+        ]
+    ]
+    rows = [e for e in topic_examples() if e.labels == ("cooking",)][:12] + gardening
+    messages = []
+    spec = TrainingSpec(labels=["gardening", "cooking"], device="cpu", base=single_model)
+    model = train(spec, rows, on_message=messages.append)
+    assert model.labels == ["gardening", "cooking"]
+    assert any("warm start" in m and "1 shared" in m for m in messages)
+    assert model.state[adapter.HEAD_WEIGHT].shape[0] == 2
