@@ -23,8 +23,9 @@ from django.utils import timezone
 
 from jobs import services
 from jobs.events import record_event, record_metrics
-from jobs.models import FineTuningJob, JobInput, JobStatus
-from jobs.scheduler import Claim
+from jobs.models import FineTuningJob, InputMode, JobInput, JobStatus
+from jobs.scheduler import Claim, reap_stale_jobs, retry_or_fail
+from jobs.synthesis import SynthesisError, SynthesisStopped, synthesise_rows
 from models_registry.models import ClassifierVersion
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,12 @@ class ChildReport:
 
 
 def load_training_rows(job: FineTuningJob, claim: Claim) -> list[list]:
-    """The rows to train on, as ``[text, [labels...]]``: sent inline, or produced by data synthesis."""
-    return JobInput.objects.filter(job=job).values_list("payload", flat=True).get()["rows"]
+    """The rows to train on, as ``[text, [labels...]]``: sent inline, or produced by data synthesis
+    (heartbeating meanwhile). Raises ``SynthesisError`` or ``SynthesisStopped`` (see jobs/synthesis)."""
+    payload = JobInput.objects.filter(job=job).values_list("payload", flat=True).get()
+    if job.input_mode == InputMode.TRAINING_DATA:
+        return payload["rows"]
+    return synthesise_rows(job=job, payload=payload, still_running=lambda: _heartbeat(claim))
 
 
 def _write_spec(job: FineTuningJob, workdir: Path, rows: list[list]) -> Path:
@@ -100,6 +105,13 @@ def _relay(line: str, claim: Claim, report: ChildReport) -> None:
     except json.JSONDecodeError:
         logger.warning("job %s: unreadable line from the training child: %r", claim.job_id, line[:200])
         return
+    try:
+        _record(message, claim, report)
+    except FineTuningJob.DoesNotExist:
+        pass  # deleted meanwhile: the main loop notices and stops the child
+
+
+def _record(message: dict, claim: Claim, report: ChildReport) -> None:
     kind = message.get("type")
     if kind == "progress":
         record_metrics(job_id=claim.job_id, data=message["data"])
@@ -148,6 +160,7 @@ def run_child(claim: Claim, spec_path: Path, output_path: Path, stderr_path: Pat
                 _stop(process)
             if time.monotonic() >= next_beat:
                 _heartbeat(claim)
+                reap_stale_jobs()
                 next_beat = time.monotonic() + settings.REFLEX_JOB_HEARTBEAT_INTERVAL
         report.returncode = process.wait()
     report.stderr_tail = stderr_path.read_text(errors="replace")[-2000:]
@@ -174,11 +187,12 @@ def _conclude(claim: Claim, report: ChildReport, output_path: Path) -> None:
         services.fail_job(job_id=claim.job_id, run_token=claim.run_token, code=code, message=message)
         return
     if report.returncode == -signal.SIGKILL:
-        services.fail_job(
+        # The kernel's OOM killer sends SIGKILL; so does an operator. Retry once, then call it OOM.
+        retry_or_fail(
             job_id=claim.job_id,
             run_token=claim.run_token,
             code="out_of_memory",
-            message="Training ran out of memory and was killed.",
+            message="The training process was killed (out of memory?)",
         )
         return
     logger.error("job %s: training child exited %s: %s", claim.job_id, report.returncode, report.stderr_tail)
@@ -194,7 +208,15 @@ def supervise(claim: Claim) -> None:
     job = FineTuningJob.objects.get(pk=claim.job_id)
     with tempfile.TemporaryDirectory(prefix=f"reflex-{claim.job_id}-") as tmp:
         workdir = Path(tmp)
-        rows = load_training_rows(job, claim)
+        try:
+            rows = load_training_rows(job, claim)
+        except SynthesisStopped:
+            return  # cancelled, deleted or reaped meanwhile: whoever ended it has recorded why
+        except SynthesisError as failure:
+            services.fail_job(
+                job_id=claim.job_id, run_token=claim.run_token, code=failure.code, message=failure.message, param=failure.param
+            )
+            return
         spec_path = _write_spec(job, workdir, rows)
         output_path = workdir / "model.bin"
         report = run_child(claim, spec_path, output_path, workdir / "stderr.log")
