@@ -6,7 +6,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: install run test bench bench-train bench-recipes clean
+.PHONY: install run test bench bench-train bench-recipes bench-jobs bench-predict clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +26,19 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-recipes bench-train
+bench: bench-recipes bench-train bench-jobs
 
 bench-recipes: install
 	$(BIN)/python bench/bench_recipes.py $(ARGS)
 
 bench-train: install
 	$(BIN)/python bench/bench_train.py $(ARGS)
+
+bench-jobs: install
+	$(BIN)/python bench/bench_jobs.py $(ARGS)
+
+bench-predict: install
+	$(BIN)/python bench/bench_predict.py $(ARGS)
 
 clean:
 	rm -rf var

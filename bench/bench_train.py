@@ -91,7 +91,7 @@ def reflex_job(client: openai.OpenAI, service: Service, key: str, train: list[di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
-    parser.add_argument("--datasets", nargs="+", default=["sst2", "banking77"])
+    parser.add_argument("--datasets", nargs="+", default=["sst2", "banking77", "goemotions"])
     parser.add_argument("--sizes", nargs="+", default=["500", "full"])
     options = parser.parse_args()
 
