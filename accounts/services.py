@@ -57,3 +57,18 @@ def touch_api_key(*, api_key: ApiKey) -> None:
 
 def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def get_or_create_webhook_secret(*, account: Account) -> str:
+    """The account's signing secret, generated on first use (safe against a concurrent first use)."""
+    if not account.webhook_secret:
+        Account.objects.filter(pk=account.pk, webhook_secret="").update(webhook_secret=new_webhook_secret())
+        account.refresh_from_db(fields=["webhook_secret"])
+    return account.webhook_secret
+
+
+def rotate_webhook_secret(*, account: Account) -> str:
+    """A new secret; deliveries from now on, retries included, are signed with it."""
+    account.webhook_secret = new_webhook_secret()
+    account.save(update_fields=["webhook_secret"])
+    return account.webhook_secret
