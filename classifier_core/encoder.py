@@ -23,7 +23,7 @@ import torch.nn.functional as F  # noqa: E402
 from .stack import ADAPTER_FORMAT, ENCODER_ID, STACK_ID  # noqa: E402  (torch-free; the web side checks it)
 
 WINDOW = 256  # tokens per window including [CLS] and [SEP]
-MAX_TOKENS = 65_536  # longer texts are cut here before windowing
+MAX_TOKENS = 65_536  # the longest text prediction reads (in windows); longer is an error, never a cut
 LINEAR_NAMES = ("query", "key", "value", "attention_output", "intermediate", "output")
 
 __all__ = ["ADAPTER_FORMAT", "ENCODER_ID", "STACK_ID", "Encoder", "load_encoder", "pool"]
@@ -94,9 +94,8 @@ class Encoder:
     # -- tokenisation --------------------------------------------------------------------------
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:
-        """Content token ids (no special tokens), capped at MAX_TOKENS."""
-        encoded = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
-        return [ids[:MAX_TOKENS] for ids in encoded]
+        """Content token ids (no special tokens), whole: callers window them or refuse them."""
+        return self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
 
     def windows(self, ids: list[int]) -> list[list[int]]:
         """Overlapping windows of at most ``window`` tokens, each with [CLS] ... [SEP]."""
@@ -141,8 +140,14 @@ class Encoder:
         lora: dict[str, LoraPair] | None = None,
         scale: float = 1.0,
         dropout: float = 0.0,
+        gate: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """One BERT layer (post-LayerNorm); ``lora[name]`` adds ``scale * x A^T B^T`` to that linear."""
+        """One BERT layer (post-LayerNorm); ``lora[name]`` adds ``scale * x A^T B^T`` to that linear.
+
+        With ``gate`` (batch x 1 x rank), the rank-space projection is multiplied by it instead of
+        applying ``scale``: prediction stacks several models' adapters in one ``A``/``B`` pair and the
+        gate keeps each row to its own model's block (zeros elsewhere, that model's scale inside).
+        """
         weights = self.layers[index]
 
         def linear(name: str, x: torch.Tensor) -> torch.Tensor:
@@ -150,7 +155,10 @@ class Encoder:
             y = F.linear(x, weight, bias)
             if lora is not None and name in lora:
                 a, b = lora[name]
-                y = y + F.linear(F.linear(x, a), b) * scale
+                if gate is None:
+                    y = y + F.linear(F.linear(x, a), b) * scale
+                else:
+                    y = y + F.linear(F.linear(x, a) * gate, b)
             return y
 
         batch, length, width = hidden.shape

@@ -1,19 +1,42 @@
-"""Serving: many Reflexes over one shared trunk pass, with long texts split into overlapping windows."""
+"""Serving: many Reflexes over one shared trunk pass, with long texts read in overlapping windows.
+
+Work is a list of queries: one text's token ids and the models to run on it. The frozen trunk runs
+once per window, whatever the number of models. Each (window, model) pair then runs that model's
+adapted top layers; pairs of several models run as ONE batch: the base weights are shared, and the
+models' LoRA factors are stacked (``A`` rows and ``B`` columns side by side) with a per-row gate that
+keeps each row to its own model's block. Nine models cost one wider pass, not nine passes.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from . import adapter
 from .artifact import TrainedModel, check_stack
 from .data import MULTI_LABEL
-from .encoder import STACK_ID, Encoder
+from .encoder import MAX_TOKENS, STACK_ID, Encoder, LoraPair, pool
 
-BATCH_WINDOWS = 32
-BATCH_TOKENS = 8192
+BATCH_WINDOWS = 32  # windows per trunk pass
+BATCH_TOKENS = 8192  # padded tokens per trunk pass
+PAIR_TOKENS = 16384  # padded tokens of (window, model) rows per pass through the adapted layers
+MAX_STACKED = 16  # models whose adapters are stacked into one pass
+STACK_CACHE = 8  # recent stacks kept (the same model sets come back: the defaults, a client's list)
+
+
+class TextTooLong(ValueError):
+    """A text has more tokens than prediction reads; ``index`` is its position in the call."""
+
+    def __init__(self, index: int, tokens: int, limit: int) -> None:
+        super().__init__(f"text is {tokens} tokens long; the limit is {limit} tokens")
+        self.index = index
+        self.tokens = tokens
+        self.limit = limit
 
 
 @dataclass
@@ -34,6 +57,31 @@ class PreparedModel:
     @property
     def k(self) -> int:
         return int(self.config["k"])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(tensor.numel() * tensor.element_size() for tensor in self.state.values())
+
+
+@dataclass
+class Query:
+    """One text (content token ids) and the models to run on it."""
+
+    ids: list[int]
+    models: Sequence[PreparedModel]
+
+
+@dataclass
+class Stack:
+    """Several models' adapters side by side: ``lora[layer][name] = (A rows stacked, B columns stacked)``;
+    ``gates[j]`` is model j's gate row (its scale on its own rank block, zero elsewhere)."""
+
+    models: tuple[PreparedModel, ...]
+    lora: dict[int, dict[str, LoraPair]]
+    gates: torch.Tensor  # models x total rank
+    head_weight: torch.Tensor  # total labels x hidden
+    head_bias: torch.Tensor
+    label_offsets: list[int]
 
 
 def batches(order: list[int], lengths: list[int]) -> list[list[int]]:
@@ -63,9 +111,24 @@ def to_prediction(model: PreparedModel, logits: torch.Tensor, windows: int) -> P
     return Prediction(scores=scores, selected=selected, windows=windows)
 
 
+def signature(model: PreparedModel) -> tuple:
+    """Models whose adapters can share a pass: same adapted layers and targets (ranks may differ)."""
+    return model.k, tuple(model.config["targets"])
+
+
+@dataclass
+class _Pair:
+    row: int  # window's row in the trunk batch
+    query: int
+    slot: int  # the model's position in its query
+
+
 class Predictor:
-    def __init__(self, encoder: Encoder) -> None:
+    def __init__(self, encoder: Encoder, *, max_tokens: int = MAX_TOKENS) -> None:
         self.encoder = encoder
+        self.max_tokens = max_tokens
+        self._stacks: OrderedDict[tuple[int, ...], Stack] = OrderedDict()
+        self._stacks_lock = threading.Lock()
 
     def prepare(self, model: TrainedModel) -> PreparedModel:
         check_stack(model, STACK_ID)
@@ -79,6 +142,14 @@ class Predictor:
             state=state,
         )
 
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Content token ids per text; raises TextTooLong (the first offender) beyond ``max_tokens``."""
+        encoded = self.encoder.token_ids(list(texts)) if texts else []
+        for index, ids in enumerate(encoded):
+            if len(ids) > self.max_tokens:
+                raise TextTooLong(index, len(ids), self.max_tokens)
+        return encoded
+
     def predict(self, model: PreparedModel, texts: Sequence[str]) -> list[Prediction]:
         return self.predict_many([model], texts)[0]
 
@@ -86,33 +157,142 @@ class Predictor:
         """``result[i][j]`` is model i on text j; the trunk runs once per window for all models."""
         if not models or not texts:
             return [[] for _ in models]
-        windows = [self.encoder.windows(ids) for ids in self.encoder.token_ids(list(texts))]
-        owner = [text for text, spans in enumerate(windows) for _ in spans]
-        flat = [span for spans in windows for span in spans]
-        sums = self.window_logit_sums(models, flat, torch.tensor(owner), len(texts))
-        counts = [len(spans) for spans in windows]
-        return [
-            [to_prediction(model, total[j] / counts[j], counts[j]) for j in range(len(texts))]
-            for model, total in zip(models, sums)
-        ]
+        answers = self.run([Query(ids, models) for ids in self.token_ids(texts)])
+        return [[answers[j][i] for j in range(len(texts))] for i in range(len(models))]
 
-    def window_logit_sums(
-        self, models: Sequence[PreparedModel], flat: list[list[int]], owner: torch.Tensor, num_texts: int
-    ) -> list[torch.Tensor]:
+    def run(self, queries: Sequence[Query]) -> list[list[Prediction]]:
+        """``result[q][m]``: query q's m-th model. Every window of every query goes through the trunk
+        in length-sorted batches; the windows' logits are averaged per (text, model)."""
         encoder = self.encoder
+        spans = [encoder.windows(query.ids) for query in queries]
+        flat = [span for windows in spans for span in windows]
+        owner = [q for q, windows in enumerate(spans) for _ in windows]
+        sums = [[np.zeros(len(model.labels), dtype=np.float32) for model in query.models] for query in queries]
         lengths = [len(span) for span in flat]
         order = sorted(range(len(flat)), key=lambda i: (lengths[i], i))
-        sums = [torch.zeros(num_texts, len(model.labels), dtype=torch.float32) for model in models]
-        base_depth = encoder.num_layers - max(model.k for model in models)
         with torch.inference_mode():
             for batch in batches(order, lengths):
-                ids, mask = encoder.pad([flat[i] for i in batch])
-                hidden = {base_depth: encoder.trunk(ids, mask, base_depth)}
-                for model, total in zip(models, sums):
-                    states = self.hidden_at(hidden, encoder.num_layers - model.k, mask)
-                    logits = adapter.logits(encoder, states, mask, model.state, model.config)
-                    total.index_add_(0, owner[batch], logits.float().cpu())
-        return sums
+                self._run_batch(queries, [flat[i] for i in batch], [owner[i] for i in batch], sums)
+        return [
+            [
+                to_prediction(model, torch.from_numpy(total / len(spans[q])), len(spans[q]))
+                for model, total in zip(query.models, sums[q])
+            ]
+            for q, query in enumerate(queries)
+        ]
+
+    def _run_batch(self, queries: Sequence[Query], rows: list[list[int]], owners: list[int], sums: list) -> None:
+        encoder = self.encoder
+        groups: dict[tuple, list[_Pair]] = {}
+        for row, q in enumerate(owners):
+            for slot, model in enumerate(queries[q].models):
+                groups.setdefault(signature(model), []).append(_Pair(row, q, slot))
+        if not groups:
+            return
+        ids, mask = encoder.pad(rows)
+        base_depth = encoder.num_layers - max(k for k, _ in groups)
+        hidden = {base_depth: encoder.trunk(ids, mask, base_depth)}
+        for (k, _), pairs in groups.items():
+            states = self.hidden_at(hidden, encoder.num_layers - k, mask)
+            for chunk in self._chunks(queries, pairs, mask.shape[1]):
+                self._run_pairs(queries, chunk, states, mask, sums)
+
+    def _chunks(self, queries: Sequence[Query], pairs: list[_Pair], length: int) -> list[list[_Pair]]:
+        """Pairs grouped by model, cut within the stacked-models and padded-token budgets."""
+        model_of = lambda pair: queries[pair.query].models[pair.slot]  # noqa: E731
+        order: dict[int, int] = {}
+        for pair in pairs:
+            order.setdefault(id(model_of(pair)), len(order))
+        pairs = sorted(pairs, key=lambda pair: order[id(model_of(pair))])
+        chunks: list[list[_Pair]] = []
+        current: list[_Pair] = []
+        seen: set[int] = set()
+        for pair in pairs:
+            key = id(model_of(pair))
+            new_model = key not in seen
+            if current and ((len(current) + 1) * length > PAIR_TOKENS or (new_model and len(seen) >= MAX_STACKED)):
+                chunks.append(current)
+                current, seen = [], set()
+            current.append(pair)
+            seen.add(key)
+        if current:
+            chunks.append(current)
+        return chunks
+
+    def _run_pairs(self, queries: Sequence[Query], pairs: list[_Pair], states: torch.Tensor, mask: torch.Tensor, sums: list) -> None:
+        encoder = self.encoder
+        rows = [pair.row for pair in pairs]
+        if rows == list(range(states.shape[0])):
+            x, m = states, mask
+        else:
+            index = torch.tensor(rows, device=states.device)
+            x, m = states.index_select(0, index), mask.index_select(0, index)
+        models: list[PreparedModel] = []
+        position: dict[int, int] = {}
+        for pair in pairs:
+            model = queries[pair.query].models[pair.slot]
+            if id(model) not in position:
+                position[id(model)] = len(models)
+                models.append(model)
+        if len(models) == 1:
+            # One model: exactly the forward training evaluated with.
+            logits = adapter.logits(encoder, x, m, models[0].state, models[0].config)
+            offsets = [0]
+        else:
+            stack = self.stack(models)
+            which = torch.tensor([position[id(queries[p.query].models[p.slot])] for p in pairs], device=x.device)
+            gate = stack.gates.index_select(0, which).unsqueeze(1)
+            for index in adapter.top_layers(models[0].config, encoder.num_layers):
+                x = encoder.layer(index, x, m, lora=stack.lora[index], gate=gate)
+            logits = torch.nn.functional.linear(pool(x, m), stack.head_weight, stack.head_bias)
+            offsets = stack.label_offsets
+        values = logits.float().cpu().numpy()
+        for p, pair in enumerate(pairs):
+            j = position[id(queries[pair.query].models[pair.slot])]
+            total = sums[pair.query][pair.slot]
+            total += values[p, offsets[j] : offsets[j] + len(total)]
+
+    def stack(self, models: Sequence[PreparedModel]) -> Stack:
+        """The stacked adapters of ``models`` (same signature), from a small cache of recent sets."""
+        key = tuple(id(model) for model in models)
+        with self._stacks_lock:
+            cached = self._stacks.get(key)
+            if cached is not None and all(a is b for a, b in zip(cached.models, models)):
+                self._stacks.move_to_end(key)
+                return cached
+        built = self._build_stack(models)
+        with self._stacks_lock:
+            self._stacks[key] = built
+            self._stacks.move_to_end(key)
+            while len(self._stacks) > STACK_CACHE:
+                self._stacks.popitem(last=False)
+        return built
+
+    def _build_stack(self, models: Sequence[PreparedModel]) -> Stack:
+        config = models[0].config
+        targets = config["targets"]
+        lora: dict[int, dict[str, LoraPair]] = {}
+        for index in adapter.top_layers(config, self.encoder.num_layers):
+            lora[index] = {}
+            for name in targets:
+                a = torch.cat([model.state[adapter.lora_key(index, name, "A")] for model in models], dim=0)
+                b = torch.cat([model.state[adapter.lora_key(index, name, "B")] for model in models], dim=1)
+                lora[index][name] = (a, b)
+        ranks = [int(model.config["rank"]) for model in models]
+        gates = torch.zeros(len(models), sum(ranks), device=self.encoder.device)
+        start = 0
+        for j, (model, rank) in enumerate(zip(models, ranks)):
+            gates[j, start : start + rank] = model.config["alpha"] / model.config["rank"]
+            start += rank
+        label_offsets = np.cumsum([0] + [len(model.labels) for model in models[:-1]]).tolist()
+        return Stack(
+            models=tuple(models),
+            lora=lora,
+            gates=gates,
+            head_weight=torch.cat([model.state[adapter.HEAD_WEIGHT] for model in models], dim=0),
+            head_bias=torch.cat([model.state[adapter.HEAD_BIAS] for model in models], dim=0),
+            label_offsets=label_offsets,
+        )
 
     def hidden_at(self, hidden: dict[int, torch.Tensor], depth: int, mask: torch.Tensor) -> torch.Tensor:
         """Trunk states at ``depth``, running frozen layers from the deepest cached depth below it."""

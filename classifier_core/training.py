@@ -93,6 +93,13 @@ class Recipe:
     min_valid_rows: int = 40  # fewer training rows: no validation split, fixed epochs
     max_seconds: float = 150.0  # stop optimising (keeping the best state) after this long
     store_dtype: torch.dtype = torch.float16  # halves the artifact; prediction runs in float32
+    label_smoothing: float = 0.0  # single-label only
+    warmup: float = 10  # warmup steps (>= 1) or a fraction of all steps (< 1)
+    min_lr: float = 0.0  # cosine floor, as a fraction of the peak
+    select: str = "loss"  # keep the epoch with the best validation "loss", "accuracy" (ties: loss) or the "last"
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0: off); validated and kept instead
+    rdrop: float = 0.0  # weight of the symmetric KL between two dropout passes (R-Drop; 0: off)
+    head_steps: int = 0  # steps training the head only (adapter frozen) before joint training
 
 
 RECIPE = Recipe()
@@ -190,7 +197,7 @@ class Run:
     def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if self.multi:
             return F.binary_cross_entropy_with_logits(logits, targets)
-        return F.cross_entropy(logits, targets)
+        return F.cross_entropy(logits, targets, label_smoothing=self.recipe.label_smoothing)
 
     def out_of_time(self) -> bool:
         return time.monotonic() - self.started > self.recipe.max_seconds
@@ -356,12 +363,22 @@ def optimise(run: Run, state: dict[str, torch.Tensor], train_set: Cached, valid_
     epochs = epochs_for(recipe, len(train_set))
     steps_per_epoch = math.ceil(len(train_set) / recipe.batch_size)
     total = epochs * steps_per_epoch
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: cosine(step, total))
+    warmup = int(recipe.warmup if recipe.warmup >= 1 else round(recipe.warmup * total))
+    head_steps = min(recipe.head_steps, total // 2)
+
+    def factor(step: int) -> float:
+        return cosine(step, total, warmup, recipe.min_lr)
+
+    def adapter_factor(step: int) -> float:
+        return 0.0 if step < head_steps else cosine(step - head_steps, total - head_steps, warmup, recipe.min_lr)
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, [adapter_factor, factor])
     every = max(1, total // PROGRESS_POINTS)
     lengths = [state_.shape[0] for state_ in train_set.states]
-    best_loss = valid_loss(run, state, valid_set)
+    best_score = validate(run, state, valid_set)
     best = {key: value.clone() for key, value in state.items()}
-    run.hooks.say(f"up to {epochs} epochs of {steps_per_epoch} steps; starting validation loss {fmt(best_loss)}")
+    average = {key: value.detach().clone() for key, value in params.items()} if recipe.ema else None
+    run.hooks.say(f"up to {epochs} epochs of {steps_per_epoch} steps; starting validation loss {fmt(best_score[1])}")
     step, stale, running = 0, 0, []
     for epoch in range(1, epochs + 1):
         epoch_losses: list[float] = []
@@ -369,37 +386,74 @@ def optimise(run: Run, state: dict[str, torch.Tensor], train_set: Cached, valid_
         for position, batch in enumerate(batches, start=1):
             run.hooks.check()
             hidden, mask = padded([train_set.states[i] for i in batch])
-            logits = adapter.logits(run.encoder, hidden, mask, params, run.config, dropout=recipe.dropout)
-            loss = run.loss(logits, train_set.targets[batch])
+            targets = train_set.targets[batch]
+            if recipe.rdrop:
+                both = adapter.logits(
+                    run.encoder, torch.cat([hidden, hidden]), torch.cat([mask, mask]), params, run.config,
+                    dropout=recipe.dropout,
+                )
+                first, second = both.chunk(2)
+                loss = (run.loss(first, targets) + run.loss(second, targets)) / 2 + recipe.rdrop * disagreement(
+                    run, first, second
+                )
+            else:
+                logits = adapter.logits(run.encoder, hidden, mask, params, run.config, dropout=recipe.dropout)
+                loss = run.loss(logits, targets)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             schedule.step()
             step += 1
+            if average is not None:
+                decay = min(recipe.ema, (1 + step) / (10 + step))
+                with torch.no_grad():
+                    for key, value in params.items():
+                        average[key].lerp_(value.detach(), 1 - decay)
             running.append(float(loss.detach()))
             epoch_losses.append(running[-1])
             if step % every == 0 and position < len(batches):  # the epoch's last step is reported below
                 run.hooks.report(Progress(epoch, step, total, sum(running) / len(running)))
                 running = []
-        current = valid_loss(run, params, valid_set)
-        run.hooks.report(Progress(epoch, step, total, sum(epoch_losses) / len(epoch_losses), current))
+        candidate = average if average is not None else params
+        score = validate(run, candidate, valid_set)
+        run.hooks.report(Progress(epoch, step, total, sum(epoch_losses) / len(epoch_losses), score[1]))
         running = []
-        if current is None or best_loss is None or current < best_loss:
-            best_loss, stale = current, 0
-            best = {key: value.detach().clone() for key, value in params.items()}
+        if recipe.select == "last" or better(score, best_score, recipe.select):
+            best_score, stale = score, 0
+            best = {key: value.detach().clone() for key, value in candidate.items()}
         else:
             stale += 1
         if stale >= recipe.patience or run.out_of_time():
             run.hooks.say(f"stopped after epoch {epoch} ({'no improvement' if stale else 'time budget'})")
             break
-    run.hooks.say(f"best validation loss {fmt(best_loss)}")
+    run.hooks.say(f"best validation loss {fmt(best_score[1])}")
     return best
 
 
-def cosine(step: int, total: int, warmup: int = 10) -> float:
+def disagreement(run: Run, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """Symmetric KL between two dropout passes' predictions (R-Drop)."""
+    if run.multi:
+        p, q = torch.sigmoid(first), torch.sigmoid(second)
+        return ((p - q) * (first - second)).mean()  # symmetric KL of Bernoullis, per label
+    p, q = F.log_softmax(first, -1), F.log_softmax(second, -1)
+    return ((p.exp() - q.exp()) * (p - q)).sum(-1).mean() / 2
+
+
+def better(score: tuple[float | None, float | None], best: tuple[float | None, float | None], select: str) -> bool:
+    """``score`` = (validation accuracy, validation loss); None when there is no validation split."""
+    accuracy, loss = score
+    if loss is None or best[1] is None:
+        return True
+    if select == "accuracy" and accuracy != best[0]:
+        return accuracy > best[0]
+    return loss < best[1]
+
+
+def cosine(step: int, total: int, warmup: int = 10, floor: float = 0.0) -> float:
     if step < warmup:
         return (step + 1) / warmup
-    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def fmt(value: float | None) -> str:
@@ -415,11 +469,18 @@ def valid_logits(run: Run, state: dict[str, torch.Tensor], data: Cached, batch_s
     return torch.cat(chunks)
 
 
-def valid_loss(run: Run, state: dict[str, torch.Tensor], data: Cached) -> float | None:
+def validate(run: Run, state: dict[str, torch.Tensor], data: Cached) -> tuple[float | None, float | None]:
+    """(accuracy, loss) on the validation split; (None, None) when there is none."""
     if not len(data):
-        return None
+        return None, None
     with torch.inference_mode():
-        return float(run.loss(valid_logits(run, state, data), data.targets))
+        logits = valid_logits(run, state, data)
+        loss = float(F.binary_cross_entropy_with_logits(logits, data.targets) if run.multi else F.cross_entropy(logits, data.targets))
+        if run.multi:
+            accuracy = float(((logits > 0) == data.targets.bool()).all(1).float().mean())
+        else:
+            accuracy = float((logits.argmax(1) == data.targets).float().mean())
+        return accuracy, loss
 
 
 def tune_on(run: Run, state: dict[str, torch.Tensor], data: Cached) -> list[float]:

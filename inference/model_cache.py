@@ -1,9 +1,11 @@
 """One encoder per process, loaded lazily, and a bounded LRU of prepared model versions over it.
 
-Nothing loads at import time: django-q2 forks its workers and daphne may fork too.
+Nothing loads at import time: django-q2 forks its workers and daphne may fork too. The web process
+warms both in the background when it starts (``inference.warmup``).
 """
 
 import threading
+import time
 from collections import OrderedDict
 
 from django.conf import settings
@@ -27,18 +29,22 @@ def get_predictor():
 
             silence_libraries()
             torch.set_num_threads(settings.REFLEX_WEB_TORCH_THREADS)
-            _predictor = Predictor(load_encoder(device=settings.REFLEX_DEVICE or None))
+            encoder = load_encoder(device=settings.REFLEX_DEVICE or None)
+            _predictor = Predictor(encoder, max_tokens=settings.REFLEX_PREDICT_MAX_TOKENS)
         return _predictor
 
 
 class ModelCache:
-    """LRU of prepared versions bounded by artifact bytes. Versions never change once stored, so an
-    entry is valid until evicted; a deleted version is simply never asked for again."""
+    """LRU of prepared versions bounded by the bytes their tensors hold in memory (float32, about twice
+    the stored float16 artifact). Versions never change once stored, so an entry is valid until
+    evicted; a deleted version is simply never asked for again."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[int, tuple[object, int]] = OrderedDict()
         self._bytes = 0
+        self.loads = 0
+        self.load_seconds = 0.0
 
     def get(self, version_id: int):
         with _lock:
@@ -46,15 +52,22 @@ class ModelCache:
             if entry is not None:
                 self._entries.move_to_end(version_id)
                 return entry[0]
-        artifact = ClassifierVersion.objects.filter(pk=version_id).values_list("artifact", flat=True).get()
+        return self._load(version_id)
+
+    def _load(self, version_id: int):
         from classifier_core.artifact import from_bytes
 
+        started = time.perf_counter()
+        artifact = ClassifierVersion.objects.filter(pk=version_id).values_list("artifact", flat=True).get()
         prepared = get_predictor().prepare(from_bytes(bytes(artifact)))
-        size = len(artifact)
+        size = prepared.nbytes
         with _lock:
-            if version_id not in self._entries:
-                self._entries[version_id] = (prepared, size)
-                self._bytes += size
+            self.loads += 1
+            self.load_seconds += time.perf_counter() - started
+            if version_id in self._entries:
+                return self._entries[version_id][0]
+            self._entries[version_id] = (prepared, size)
+            self._bytes += size
             while self._bytes > self.max_bytes and len(self._entries) > 1:
                 _, (_, evicted_size) = self._entries.popitem(last=False)
                 self._bytes -= evicted_size

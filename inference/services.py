@@ -1,56 +1,177 @@
-"""Predictions: resolve names, fetch prepared versions from the cache, run the shared encoder once."""
+"""Predictions: resolve names to prepared versions (database threads), then one trip through the
+batching engine, which runs the shared trunk once per text for every model asked of it."""
 
 import time
 from typing import Any
 
 from accounts.models import Account
-from inference.model_cache import get_predictor, model_cache
-from models_registry.models import ClassifierVersion
+from classifier_core.prediction import Prediction, PreparedModel, TextTooLong
+from classifier_core.stack import STACK_ID
+from inference.batching import QueueFull, Row, RowResult, get_engine
+from inference.connections import in_db_thread
+from inference.model_cache import model_cache
+from inference.validation import BatchRow
+from models_registry.errors import ModelNotFound
 from models_registry.resolution import resolve_model
+from reflex_project.api.errors import ApiError, InvalidRequest, NotReady, RateLimited
 
 
-def _prediction_object(name: str, prepared, prediction) -> dict[str, Any]:
+def prediction_object(name: str, model: PreparedModel, prediction: Prediction, elapsed_ms: float) -> dict[str, Any]:
     classes = [
         {"label": label, "score": float(score), "selected": bool(selected)}
-        for label, score, selected in zip(prepared.labels, prediction.scores, prediction.selected)
+        for label, score, selected in zip(model.labels, prediction.scores, prediction.selected)
     ]
     chosen = [c for c in classes if c["selected"]]
     best = max(chosen, key=lambda c: c["score"]) if chosen else None
     return {
         "model": name,
-        "mode": prepared.mode,
+        "mode": model.mode,
         "classes": classes,
         "label": best["label"] if best else None,
         "confidence": best["score"] if best else None,
         "windows": prediction.windows,
+        "inference_time_ms": elapsed_ms,
     }
 
 
-def _prepared(versions: list[ClassifierVersion]) -> list:
-    return [model_cache.get(version.pk) for version in versions]
+def load_model(*, account: Account, name: str, param: str = "model") -> PreparedModel:
+    """The prepared version ``name`` serves for ``account`` (ModelNotFound / ModelNotReady otherwise)."""
+    try:
+        version = resolve_model(account=account, name=name)
+    except ApiError as error:
+        error.param = param
+        raise
+    if version.stack != STACK_ID:
+        raise InvalidRequest(
+            f"Model {name!r} was trained on another training stack ({version.stack}); retrain it to serve it.",
+            param=param,
+            code="model_incompatible",
+        )
+    return model_cache.get(version.pk)
+
+
+def load_models(*, account: Account, names: list[str], param: str) -> list[PreparedModel]:
+    """``param`` "model" (one name) or "models" (a list: errors name ``models[i]``)."""
+    if param == "model":
+        return [load_model(account=account, name=names[0], param=param)]
+    loaded: dict[str, PreparedModel] = {}
+    for index, name in enumerate(names):
+        if name not in loaded:
+            loaded[name] = load_model(account=account, name=name, param=f"{param}[{index}]")
+    return [loaded[name] for name in names]
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def _queue_full() -> RateLimited:
+    return RateLimited("The prediction queue is full; retry shortly.", retry_after=1)
+
+
+def _too_long(error: TextTooLong, *, param: str) -> InvalidRequest:
+    message = f"'text' is {error.tokens} tokens long; at most {error.limit} tokens are read."
+    return InvalidRequest(message, param=param, code="text_too_long")
+
+
+def _answer(names: list[str], models: list[PreparedModel], result: RowResult, started: float, *, multi: bool) -> dict[str, Any]:
+    if isinstance(result, TextTooLong):
+        raise _too_long(result, param="text")
+    elapsed = _elapsed_ms(started)
+    objects = [prediction_object(name, model, prediction, elapsed) for name, model, prediction in zip(names, models, result)]
+    if not multi:
+        return objects[0]
+    return {"results": objects, "inference_time_ms": elapsed}
+
+
+async def apredict(*, account: Account, model: str | None, models: list[str] | None, text: str) -> dict[str, Any]:
+    """``model``: one predict object; ``models``: ``{"results": [...], "inference_time_ms"}``."""
+    started = time.perf_counter()
+    names = models if models is not None else [model]
+    prepared = await in_db_thread(load_models, account=account, names=names, param="models" if models is not None else "model")
+    try:
+        (result,) = await get_engine().predict([Row(text, prepared)])
+    except QueueFull:
+        raise _queue_full() from None
+    return _answer(names, prepared, result, started, multi=models is not None)
 
 
 def predict(*, account: Account, model: str, text: str) -> dict[str, Any]:
+    """Synchronous callers (the dashboard): one model."""
     started = time.perf_counter()
-    version = resolve_model(account=account, name=model)
-    prepared = model_cache.get(version.pk)
-    prediction = get_predictor().predict(prepared, [text])[0]
-    result = _prediction_object(model, prepared, prediction)
-    result["inference_time_ms"] = round((time.perf_counter() - started) * 1000, 3)
-    return result
+    prepared = load_models(account=account, names=[model], param="model")
+    try:
+        (result,) = get_engine().predict_sync([Row(text, prepared)])
+    except QueueFull:
+        raise _queue_full() from None
+    return _answer([model], prepared, result, started, multi=False)
 
 
 def predict_many_models(*, account: Account, models: list[str], text: str) -> dict[str, Any]:
-    """Several models over one text: the shared trunk runs once."""
+    """Synchronous callers (the dashboard): several models over one text."""
     started = time.perf_counter()
-    versions = [resolve_model(account=account, name=name) for name in models]
-    prepared = _prepared(versions)
-    per_model = get_predictor().predict_many(prepared, [text])
+    prepared = load_models(account=account, names=models, param="models")
+    try:
+        (result,) = get_engine().predict_sync([Row(text, prepared)])
+    except QueueFull:
+        raise _queue_full() from None
+    return _answer(models, prepared, result, started, multi=True)
+
+
+def _load_batch(*, account: Account, rows: list[BatchRow]) -> list[list[PreparedModel] | ApiError]:
+    """Each parsed row's models, or its own error (not ready, incompatible); an unknown model anywhere
+    fails the whole request (ModelNotFound)."""
+    known: dict[str, PreparedModel | ApiError] = {}
+    loaded: list[list[PreparedModel] | ApiError] = []
+    for index, row in enumerate(rows):
+        if row.error is not None:
+            loaded.append(row.error)
+            continue
+        models: list[PreparedModel] = []
+        failure: ApiError | None = None
+        for position, name in enumerate(row.names):
+            param = f"requests[{index}].model" + (f"[{position}]" if len(row.names) > 1 else "")
+            if name not in known:
+                try:
+                    known[name] = load_model(account=account, name=name, param=param)
+                except ModelNotFound:
+                    raise
+                except (NotReady, InvalidRequest) as error:
+                    known[name] = error
+            found = known[name]
+            if isinstance(found, ApiError):
+                failure = failure or type(found)(found.message, param=param, code=found.code)
+            else:
+                models.append(found)
+        loaded.append(failure if failure is not None else models)
+    return loaded
+
+
+def _row_error(row_id: str | None, error: ApiError) -> dict[str, Any]:
+    return {"id": row_id, "error": error.as_body()["error"]}
+
+
+async def apredict_batch(*, account: Account, rows: list[BatchRow]) -> dict[str, Any]:
+    """``{"results": [{"id", "predictions": [...]} | {"id", "error"}]}`` in row order; all good rows go
+    to the engine together, so the encoder sees them as batches, not one by one."""
+    started = time.perf_counter()
+    loaded = await in_db_thread(_load_batch, account=account, rows=rows)
+    work = [(index, Row(row.text, models)) for index, (row, models) in enumerate(zip(rows, loaded)) if not isinstance(models, ApiError)]
+    try:
+        answers = await get_engine().predict([row for _, row in work]) if work else []
+    except QueueFull:
+        raise _queue_full() from None
+    by_index = dict(zip((index for index, _ in work), answers))
+    elapsed = _elapsed_ms(started)
     results = []
-    for name, model, predictions in zip(models, prepared, per_model):
-        result = _prediction_object(name, model, predictions[0])
-        results.append(result)
-    elapsed = round((time.perf_counter() - started) * 1000, 3)
-    for result in results:
-        result["inference_time_ms"] = elapsed
-    return {"results": results, "inference_time_ms": elapsed}
+    for index, (row, models) in enumerate(zip(rows, loaded)):
+        if isinstance(models, ApiError):
+            results.append(_row_error(row.id, models))
+            continue
+        answer = by_index[index]
+        if isinstance(answer, TextTooLong):
+            results.append(_row_error(row.id, _too_long(answer, param=f"requests[{index}].text")))
+            continue
+        predictions = [prediction_object(name, model, p, elapsed) for name, model, p in zip(row.names, models, answer)]
+        results.append({"id": row.id, "predictions": predictions})
+    return {"results": results}

@@ -1,21 +1,76 @@
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
+"""Predict endpoints as plain async views: under daphne, DRF's sync views all run in one thread, which
+would serialise concurrent predictions before the batching engine could gather them.
 
+Same contract as the DRF views: Bearer key (``ApiKeyAuthentication``), the per-key predict rate
+(``PredictThrottle``), strict JSON, and errors rendered by ``reflex_project.api.errors``.
+"""
+
+import math
+from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts.models import Account
 from inference import services
-from inference.validation import parse_model_names, parse_text
+from inference.connections import in_db_thread
+from inference.validation import parse_batch, parse_model_names, parse_text
+from reflex_project.api.authentication import ApiKeyAuthentication
+from reflex_project.api.errors import ApiError, InvalidRequest, RateLimited, response_for
 from reflex_project.api.json_body import read_json_object
 from reflex_project.api.throttling import PredictThrottle
 
+LARGE_BODY = 256 * 1024  # bodies above this are parsed off the event loop
 
-class PredictView(APIView):
-    throttle_classes = [PredictThrottle]
 
-    def post(self, request: Request) -> Response:
-        body = read_json_object(request)
-        model, models = parse_model_names(body)
-        text = parse_text(body)
-        account = request.auth.account
-        if models is not None:
-            return Response(services.predict_many_models(account=account, models=models, text=text))
-        return Response(services.predict(account=account, model=model, text=text))
+def _authenticate(request: HttpRequest) -> Account:
+    """The key's account, after the per-key predict rate (runs in a database thread)."""
+    _, api_key = ApiKeyAuthentication().authenticate(request)
+    throttle = PredictThrottle()
+    if not throttle.allow_request(SimpleNamespace(auth=api_key), None):
+        wait = throttle.wait()
+        raise RateLimited("Rate limit exceeded; retry shortly.", retry_after=max(1, math.ceil(wait or 1)))
+    return api_key.account
+
+
+def _method_not_allowed(request: HttpRequest) -> InvalidRequest:
+    error = InvalidRequest(f'Method "{request.method}" not allowed.', code="method_not_allowed")
+    error.status_code = 405
+    return error
+
+
+async def _serve(request: HttpRequest, handle: Callable[[Account, dict], Awaitable[dict]]) -> HttpResponse:
+    try:
+        if request.method != "POST":
+            raise _method_not_allowed(request)
+        account = await in_db_thread(_authenticate, request)
+        if len(request.body) > LARGE_BODY:
+            body = await in_db_thread(read_json_object, request)
+        else:
+            body = read_json_object(request)
+        return JsonResponse(await handle(account, body))
+    except ApiError as error:
+        return response_for(error)
+
+
+async def _predict(account: Account, body: dict) -> dict:
+    model, models = parse_model_names(body)
+    text = parse_text(body)
+    return await services.apredict(account=account, model=model, models=models, text=text)
+
+
+async def _predict_batch(account: Account, body: dict) -> dict:
+    return await services.apredict_batch(account=account, rows=parse_batch(body))
+
+
+@csrf_exempt
+async def predict(request: HttpRequest) -> HttpResponse:
+    """``POST /v1/reflex/predict``: ``{"model"|"models", "text"}``."""
+    return await _serve(request, _predict)
+
+
+@csrf_exempt
+async def synchronous_predict_batch(request: HttpRequest) -> HttpResponse:
+    """``POST /v1/reflex/synchronous_predict_batch``: ``{"requests": [{"id", "model", "text"}, ...]}``."""
+    return await _serve(request, _predict_batch)

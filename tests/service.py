@@ -63,6 +63,7 @@ class Service:
             key: value
             for key, value in os.environ.items()
             if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+            and not key.startswith(("OPENAI_", "REFLEX_"))  # the machine's own settings never leak into a test service
         }
         env.update(
             DATABASE_URL=self.database_url,
@@ -119,6 +120,7 @@ class Service:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._create_database()
         self.manage("migrate", "--noinput")
+        self.manage("seed_reflexes", "--shipped-only")
         self.start_web()
         self.start_worker()
         return self

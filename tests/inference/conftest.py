@@ -1,0 +1,36 @@
+"""Two models trained once for this package through the API: ``tickets`` (3 labels) and ``tone`` (2)."""
+
+import uuid
+from dataclasses import dataclass
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import read_jsonl, tiny_rows, wait_for_job
+from tests.service import Service
+
+
+@dataclass
+class Trained:
+    http: httpx.Client
+    tickets: str
+    tone: str
+
+
+def train(client: openai.OpenAI, rows: list[dict], suffix: str) -> str:
+    job = client.fine_tuning.jobs.create(
+        model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": rows, "suffix": suffix}
+    )
+    return job.id
+
+
+@pytest.fixture(scope="package")
+def trained(service: Service):
+    key = service.create_key(f"inference-{uuid.uuid4().hex[:8]}")
+    client = openai.OpenAI(api_key=key, base_url=service.api_url, max_retries=0, timeout=60)
+    jobs = [train(client, read_jsonl("support_tickets.jsonl"), "tickets"), train(client, tiny_rows(), "tone")]
+    for job_id in jobs:
+        assert wait_for_job(client, job_id, timeout=600).status == "succeeded"
+    with httpx.Client(base_url=service.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=120) as http:
+        yield Trained(http=http, tickets="tickets", tone="tone")
