@@ -34,11 +34,16 @@ from classifier_core.training import RECIPE, Recipe, TrainingSpec, fit  # noqa: 
 CANDIDATES: dict[str, Recipe] = {
     "head only (L-BFGS, frozen)": replace(RECIPE, head_fit=True, max_epochs=0, min_epochs=0),
     "lora k1 r8 e6": replace(RECIPE, k=1),
-    "lora k1 r8 e12": replace(RECIPE, k=1, max_epochs=12),
     "lora k2 r8 e6 (chosen)": RECIPE,
-    "lora k2 r8 e6 LR-head init": replace(RECIPE, head_fit=True, head_c=1.0, head_lr=3e-3),
     "lora k2 r16 e6": replace(RECIPE, rank=16, alpha=32),
-    "lora k2 r8 e4 bs32 lr2e-3": replace(RECIPE, max_epochs=4, batch_size=32, lr=2e-3),
+    "lora k2 r8 e15": replace(RECIPE, max_epochs=15),
+    "lora k2 r8 e15 lr2e-3": replace(RECIPE, max_epochs=15, lr=2e-3),
+    "lora k2 r8 e15 select acc": replace(RECIPE, max_epochs=15, select="accuracy", patience=5),
+    "lora k2 r8 e15 smooth 0.1": replace(RECIPE, max_epochs=15, label_smoothing=0.1),
+    "lora k2 r8 e15 EMA 0.99": replace(RECIPE, max_epochs=15, ema=0.99),
+    "lora k2 r8 e10 lr2e-3 R-Drop 1": replace(RECIPE, max_epochs=10, lr=2e-3, rdrop=1.0),
+    "lora k2 r8 e10 lr2e-3 no valid": replace(RECIPE, max_epochs=10, lr=2e-3, min_valid_rows=10**9),
+    "lora k3 r8 e10 lr2e-3": replace(RECIPE, k=3, max_epochs=10, lr=2e-3),
 }
 FULL = {"lora k6 r8 (~full FT)": replace(RECIPE, k=6)}
 

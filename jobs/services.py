@@ -17,11 +17,13 @@ from jobs import scheduler
 from jobs.errors import JobNotCancellable, SynthesisUnavailable
 from jobs.events import record_event
 from jobs.models import EventLevel, FineTuningJob, InputMode, JobInput, JobStatus
+from jobs.synthesis.provider import provider_configured
 from jobs.validation import JobRequest
 from models_registry.resolution import resolve_base_model
+from webhooks.services import emit_job_webhook
 
 
-TERMINAL_FIELDS = ("status", "finished_at", "estimated_finish", "error", "result", "trained_examples", "trained_tokens")
+TERMINAL_FIELDS = ("status", "running_slot", "finished_at", "estimated_finish", "error", "result", "trained_examples", "trained_tokens")
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,25 @@ def _inferred_labels(rows: list[tuple[str, tuple[str, ...]]]) -> list[str]:
     return sorted({label for _, labels in rows for label in labels})
 
 
+def _input_payload(request: JobRequest) -> dict[str, Any]:
+    if request.input_mode == InputMode.TRAINING_DATA:
+        return {"rows": [[text, list(labels)] for text, labels in request.rows]}
+    return request.payload  # {"generate": {...}} or {"label_data": {...}}
+
+
+def _synthesis_summary(request: JobRequest, labels: list[str]) -> str:
+    if request.input_mode == InputMode.GENERATE:
+        return f"generate {request.payload['generate']['examples_per_label']} examples per label for {len(labels)} labels"
+    return f"label {len(request.payload['label_data']['texts'])} texts with {len(labels)} labels"
+
+
 @transaction.atomic
 def create_job(*, api_key: ApiKey, request: JobRequest) -> FineTuningJob:
     """Creates a queued job and wakes the scheduler after commit.
 
     Rows that are well-formed but short of the minimums give a job that fails at once (SPEC §3).
     """
-    if request.input_mode != InputMode.TRAINING_DATA:
+    if request.input_mode != InputMode.TRAINING_DATA and not provider_configured():
         raise SynthesisUnavailable(
             "Data synthesis is not available on this server: no provider is configured.", param=request.input_mode
         )
@@ -68,8 +82,13 @@ def create_job(*, api_key: ApiKey, request: JobRequest) -> FineTuningJob:
         webhook_url=request.webhook_url,
         seed=request.seed if request.seed is not None else random.randrange(2**31 - 1),
     )
-    JobInput.objects.create(job=job, payload={"rows": [[text, list(labels)] for text, labels in request.rows]})
+    JobInput.objects.create(job=job, payload=_input_payload(request))
     record_event(job_id=job.id, message=f"Created fine-tuning job: {job.id}")
+    if request.input_mode != InputMode.TRAINING_DATA:
+        # Synthesised data meets the minimums or not only once the worker has it (jobs/synthesis).
+        record_event(job_id=job.id, message=f"Job queued: {_synthesis_summary(request, labels)}")
+        scheduler.wake_after_commit()
+        return job
     try:
         check_minimums(
             _examples(request.rows),
@@ -135,11 +154,18 @@ def succeed_job(*, job_id: str, run_token: str, outcome: TrainingOutcome) -> boo
         if job is None:
             return False
         register_version(job=job, outcome=outcome)
-        job.result = {"accuracy": outcome.metrics.get("accuracy"), "f1_score": outcome.metrics.get("f1_score")}
+        job.result = _result(outcome.metrics, mode=outcome.mode)
         job.trained_examples = outcome.trained_examples
         job.trained_tokens = outcome.trained_tokens
         _finish(job, status=JobStatus.SUCCEEDED, message="The job has successfully completed")
     return True
+
+
+def _result(metrics: dict[str, Any], *, mode: str) -> dict[str, Any]:
+    """Held-out metrics for the job object: accuracy and F1 (macro for single-label, micro for
+    multi-label, which also reports micro- and macro-F1)."""
+    keys = ("accuracy", "f1_score", "micro_f1", "macro_f1") if mode == "multi_label" else ("accuracy", "f1_score")
+    return {key: metrics.get(key) for key in keys}
 
 
 def _lock_active(*, job_id: str, run_token: str | None) -> FineTuningJob | None:
@@ -152,10 +178,13 @@ def _lock_active(*, job_id: str, run_token: str | None) -> FineTuningJob | None:
 
 
 def _finish(job: FineTuningJob, *, status: str, message: str, level: str = EventLevel.INFO) -> None:
-    """Moves a locked job to a terminal state, records the event, and after commit frees its slot."""
+    """Moves a locked job to a terminal state, records the event, and after commit frees its slot.
+    Its webhook is recorded in the same transaction and sent after commit."""
     job.status = status
+    job.running_slot = None
     job.finished_at = timezone.now()
     job.estimated_finish = None
     job.save(update_fields=[*TERMINAL_FIELDS])
     record_event(job_id=job.id, message=message, level=level)
+    emit_job_webhook(job=job)
     scheduler.wake_after_commit()

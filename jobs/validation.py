@@ -12,6 +12,7 @@ from django.conf import settings
 
 from jobs.models import BASE_MODEL_NAME, InputMode
 from reflex_project.api.errors import InvalidRequest, MissingParameter
+from webhooks.destinations import validate_webhook_url
 
 SINGLE_LABEL = "single_label"
 MULTI_LABEL = "multi_label"
@@ -169,6 +170,11 @@ def _label_data(value: Any) -> dict[str, Any]:
     return {"texts": texts, "description": description}
 
 
+def _webhook_url(body: dict) -> str | None:
+    url = _string(body, "webhook_url", max_length=2048)
+    return validate_webhook_url(url) if url is not None else None
+
+
 def _check_fields(body: dict) -> None:
     for name in body:
         if name in MANAGED_FIELDS:
@@ -219,7 +225,7 @@ def parse_job_request(body: Any) -> JobRequest:
         mode=mode,
         suffix=suffix,
         base_model=_string(body, "base_model", max_length=100),
-        webhook_url=_string(body, "webhook_url", max_length=2048),
+        webhook_url=_webhook_url(body),
         seed=seed,
     )
     if input_mode == InputMode.TRAINING_DATA:

@@ -30,7 +30,8 @@ class Resolved:
 
 
 def _latest(classifier: Classifier) -> ClassifierVersion | None:
-    return classifier.versions.order_by("-number").first()
+    # The artifact (hundreds of kB) is read only when a version is loaded, not on every resolution.
+    return classifier.versions.defer("artifact").order_by("-number").first()
 
 
 def _resolve(*, account: Account, name: str) -> ClassifierVersion | None:
@@ -44,7 +45,7 @@ def _resolve(*, account: Account, name: str) -> ClassifierVersion | None:
     job = FineTuningJob.objects.filter(account=account, pk=name).only("id", "status").first()
     if job is not None:
         if job.status == JobStatus.SUCCEEDED:
-            version = ClassifierVersion.objects.filter(job_id=job.id).first()
+            version = ClassifierVersion.objects.filter(job_id=job.id).defer("artifact").first()
             if version is not None:
                 return version
         if job.status in ACTIVE_STATUSES:

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "jobs",
     "models_registry",
     "inference",
+    "dashboard",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +129,24 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Live job events (SPEC §4): with Redis, each new event is published to a group per job (Redis
+# pub/sub) and open streams wait on it; without, streams poll the database cheaply.
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+REFLEX_STREAM_HEARTBEAT_SECONDS = env_float("REFLEX_STREAM_HEARTBEAT_SECONDS", 10.0)  # SPEC: at most 15 s
+REFLEX_STREAM_POLL_SECONDS = env_float("REFLEX_STREAM_POLL_SECONDS", 1.0)  # without Redis
+
+# Webhooks (SPEC §6).
+REFLEX_WEBHOOK_ALLOW_HTTP = env_bool("REFLEX_WEBHOOK_ALLOW_HTTP", False)  # local development and tests
+REFLEX_WEBHOOK_ALLOW_PRIVATE = env_bool("REFLEX_WEBHOOK_ALLOW_PRIVATE", False)  # tests only
+REFLEX_WEBHOOK_TIMEOUT_SECONDS = env_float("REFLEX_WEBHOOK_TIMEOUT_SECONDS", 15.0)
+# Delay before each retry after a failed attempt; then the delivery is marked failed.
+REFLEX_WEBHOOK_RETRY_SECONDS = [
+    int(part) for part in env_str("REFLEX_WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,36000,86400").split(",")
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -137,6 +157,8 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Served by Django itself (reflex_project/urls.py): a self-hosted box has no separate static server.
+REFLEX_SERVE_STATIC = env_bool("REFLEX_SERVE_STATIC", True)
 STATIC_ROOT = DATA_DIR / "static"
 LOGIN_URL = "/dashboard/login/"
 
@@ -158,6 +180,7 @@ REFLEX_MAX_RUNNING_JOBS_PER_KEY = env_int("REFLEX_MAX_RUNNING_JOBS_PER_KEY", 3)
 REFLEX_JOB_HEARTBEAT_TIMEOUT = env_int("REFLEX_JOB_HEARTBEAT_TIMEOUT", 60)
 REFLEX_JOB_HEARTBEAT_INTERVAL = env_float("REFLEX_JOB_HEARTBEAT_INTERVAL", 5.0)
 REFLEX_JOB_MAX_SECONDS = env_int("REFLEX_JOB_MAX_SECONDS", 3 * 3600)
+REFLEX_JOB_MAX_ATTEMPTS = env_int("REFLEX_JOB_MAX_ATTEMPTS", 2)  # a lost run is retried once
 REFLEX_CANCEL_GRACE_SECONDS = env_float("REFLEX_CANCEL_GRACE_SECONDS", 3.0)
 
 # Torch threads per process (DESIGN.md "Threads": scale with processes, not threads).
@@ -166,12 +189,35 @@ REFLEX_TRAINING_THREADS = env_int("REFLEX_TRAINING_THREADS", 2)
 REFLEX_DEVICE = env_str("REFLEX_DEVICE", "")  # empty: CUDA when present, else CPU
 
 # Inference.
-REFLEX_MODEL_CACHE_BYTES = env_int("REFLEX_MODEL_CACHE_BYTES", 512 * 1024 * 1024)
+REFLEX_MODEL_CACHE_BYTES = env_int("REFLEX_MODEL_CACHE_BYTES", 512 * 1024 * 1024)  # prepared versions in memory
+REFLEX_WARM_ENCODER = env_bool("REFLEX_WARM_ENCODER", True)  # load + exercise the encoder as the web process starts
+# Micro-batching (inference/batching.py): concurrent predictions share forward passes.
+REFLEX_BATCH_WINDOW_MS = env_float("REFLEX_BATCH_WINDOW_MS", 3.0)  # longest wait to gather a pass
+REFLEX_BATCH_MAX_ROWS = env_int("REFLEX_BATCH_MAX_ROWS", 64)  # requests' rows gathered into one pass
+REFLEX_BATCH_QUEUE_ROWS = env_int("REFLEX_BATCH_QUEUE_ROWS", 1024)  # beyond this, 429 (>= 300: one full batch)
+REFLEX_PREDICT_MAX_TOKENS = env_int("REFLEX_PREDICT_MAX_TOKENS", 65_536)  # read in overlapping windows
+REFLEX_PREDICT_MAX_TEXT_CHARS = env_int("REFLEX_PREDICT_MAX_TEXT_CHARS", 1_048_576)  # refused before tokenising
+
+# Data synthesis (`generate`, `label_data`): any OpenAI-compatible provider. Configured when both the
+# API key and the model are set; otherwise those modes are a 400 `synthesis_unavailable`.
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "")  # empty: the SDK's default (api.openai.com)
+OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
+REFLEX_SYNTH_MODEL = env_str("REFLEX_SYNTH_MODEL", "")
+REFLEX_SYNTH_TRANSPORT = env_str("REFLEX_SYNTH_TRANSPORT", "batch")  # batch | chat (servers without a Batch API)
+if REFLEX_SYNTH_TRANSPORT not in {"batch", "chat"}:
+    raise ValueError(f"REFLEX_SYNTH_TRANSPORT must be 'batch' or 'chat', got {REFLEX_SYNTH_TRANSPORT!r}")
+REFLEX_SYNTH_POLL_INITIAL_SECONDS = env_float("REFLEX_SYNTH_POLL_INITIAL_SECONDS", 5.0)
+REFLEX_SYNTH_POLL_MAX_SECONDS = env_float("REFLEX_SYNTH_POLL_MAX_SECONDS", 60.0)
+REFLEX_SYNTH_MAX_SECONDS = env_int("REFLEX_SYNTH_MAX_SECONDS", 6 * 3600)  # then the batch is cancelled, partial output used
+REFLEX_SYNTH_CONCURRENCY = env_int("REFLEX_SYNTH_CONCURRENCY", 8)  # chat transport: requests in flight
+REFLEX_SYNTH_MAX_RETRIES = env_int("REFLEX_SYNTH_MAX_RETRIES", 5)  # per request, on 429/5xx/connection errors
+REFLEX_SYNTH_REQUEST_TIMEOUT = env_float("REFLEX_SYNTH_REQUEST_TIMEOUT", 120.0)
+REFLEX_SYNTH_MAX_EXAMPLE_CHARS = env_int("REFLEX_SYNTH_MAX_EXAMPLE_CHARS", 2000)  # longer generated examples are dropped
 
 # django-q2: the database decides, the queue only wakes (DESIGN.md). Training runs in a child
 # process with its own deadline, so the task timeout only bounds a stuck supervisor; keep
 # retry > timeout so a live task is never delivered twice by the ORM broker.
-Q_TIMEOUT = REFLEX_JOB_MAX_SECONDS + 600
+Q_TIMEOUT = REFLEX_SYNTH_MAX_SECONDS + REFLEX_JOB_MAX_SECONDS + 600  # synthesis runs in the same task, before training
 Q_CLUSTER = {
     "name": env_str("Q_CLUSTER_NAME", "reflex"),
     "workers": env_int("Q_WORKERS", 4),
@@ -210,5 +256,6 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
         "transformers": {"level": "ERROR"},
+        "httpx2": {"level": "WARNING"},  # the openai SDK logs every request at INFO (data synthesis sends thousands)
     },
 }

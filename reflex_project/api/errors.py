@@ -8,6 +8,7 @@ error response by hand. ``exception_handler`` serves DRF views; ``handler404``/`
 import logging
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf_exceptions
@@ -142,12 +143,32 @@ def handler500(request: HttpRequest) -> HttpResponse:
 
 
 class ApiErrorMiddleware:
-    """Refuses oversize bodies before anyone reads them, and renders errors raised outside DRF."""
+    """Refuses oversize bodies before anyone reads them, and renders errors raised outside DRF.
+
+    Sync and async capable: a sync-only middleware would send every request under daphne through
+    two thread hops, async views (predict, SSE) included.
+    """
+
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        refused = self._refuse_oversize(request)
+        return refused if refused is not None else self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        refused = self._refuse_oversize(request)
+        return refused if refused is not None else await self.get_response(request)
+
+    @staticmethod
+    def _refuse_oversize(request: HttpRequest) -> HttpResponse | None:
         from django.conf import settings
 
         try:
@@ -157,7 +178,7 @@ class ApiErrorMiddleware:
         if length > settings.REFLEX_MAX_BODY_BYTES:
             limit_mib = settings.REFLEX_MAX_BODY_BYTES // (1024 * 1024)
             return response_for(RequestTooLarge(f"Request body is larger than the {limit_mib} MiB limit."))
-        return self.get_response(request)
+        return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         error = to_api_error(exception)
