@@ -255,6 +255,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.channels.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        "django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")},
         "transformers": {"level": "ERROR"},
         "httpx2": {"level": "WARNING"},  # the openai SDK logs every request at INFO (data synthesis sends thousands)
     },
