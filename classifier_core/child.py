@@ -7,6 +7,7 @@ SIGTERM asks it to stop at the next step; it then exits with status 3 and writes
 """
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 CANCELLED_EXIT_CODE = 3
 _stop_requested = False
+_training_started = False
 
 
 def _emit(message: dict[str, Any]) -> None:
@@ -22,7 +24,11 @@ def _emit(message: dict[str, Any]) -> None:
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
+    """Before training starts (imports, loading the encoder) there is nothing to wind down: leave now.
+    During training, ask the loop to stop at its next step."""
     global _stop_requested
+    if not _training_started:
+        os._exit(CANCELLED_EXIT_CODE)
     _stop_requested = True
 
 
@@ -54,6 +60,10 @@ def main(spec_path: str, output_path: str) -> int:
             data["valid_loss"] = round(float(progress.valid_loss), 6)
         _emit({"type": "progress", "data": data})
 
+    global _training_started
+    _training_started = True
+    if _stop_requested:
+        return CANCELLED_EXIT_CODE
     try:
         model = train(
             training_spec,

@@ -183,7 +183,7 @@ def test_forms_without_a_csrf_token_are_refused():
         ({"models": [], "text": "hello"}, 400, "models"),
         ({"models": ["jailbreak"], "text": ""}, 400, "text"),
         ({"models": ["jailbreak"] * 17, "text": "hi"}, 400, "models"),
-        ({"models": ["no-such-model"], "text": "hello"}, 404, "model"),
+        ({"models": ["no-such-model"], "text": "hello"}, 404, "models[0]"),
     ],
 )
 def test_the_playground_validates_like_the_api(body: dict, status: int, param: str):
