@@ -6,7 +6,9 @@ the API, registers copies of its artifact under other names through the ORM (for
 for 1,000 models), then measures over HTTP with a small keep-alive asyncio client (so that the load
 generator, on the same 2 cores, costs as little as possible):
 
-    .venv/bin/python bench/bench_predict.py [--seconds 5] [--models 1000]
+    .venv/bin/python bench/bench_predict.py [--seconds 5] [--models 1000] [--django-path]
+
+``--django-path`` measures the old path (Django's views, every lookup from the database) for comparison.
 
 The machine is shared: figures are min / median of one run, and ratios are taken within the run.
 """
@@ -249,14 +251,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput level")
     parser.add_argument("--models", type=int, default=1000, help="models served by one process")
     parser.add_argument("--requests", type=int, default=400, help="sequential requests for latency")
+    parser.add_argument(
+        "--django-path", action="store_true", help="serve predict through Django's views, no lookup caching (the old path)"
+    )
     args = parser.parse_args()
+    env = {"REFLEX_PREDICT_RATE": "1000000/s"}  # the per-key rate (600/s) is not what is measured here
+    if args.django_path:
+        env.update(REFLEX_LEAN_PREDICT="0", REFLEX_PREDICT_LOOKUP_TTL_S="0")
 
     workdir = Path(tempfile.mkdtemp(prefix="reflex-bench-predict-"))
     service = Service(
         workdir=workdir,
         settings_module="reflex_project.settings",
         workers=2,
-        extra_env={"REFLEX_PREDICT_RATE": "1000000/s"},  # the per-key rate (600/s) is not what is measured here
+        extra_env=env,
     )
     rows: list[tuple[str, str]] = []
     notes: list[str] = []
@@ -334,6 +342,7 @@ def main() -> None:
     print()
     for note in notes:
         print(f"# {note}")
+    print(f"# predict path: {'Django views, no lookup caching' if args.django_path else 'lean ASGI handler, cached lookups'}")
     print(f"# load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'measure':<{width}}  result")
     print(f"{'-' * width}  {'-' * 60}")

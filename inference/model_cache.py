@@ -54,6 +54,18 @@ class ModelCache:
                 return entry[0]
         return self._load(version_id)
 
+    def get_loaded(self, version_id: int):
+        """The prepared version when it is in memory, else None: never reads the database, and takes no
+        lock (the event loop calls it; ``_lock`` is held for seconds while the encoder loads)."""
+        entry = self._entries.get(version_id)
+        if entry is None:
+            return None
+        try:
+            self._entries.move_to_end(version_id)
+        except KeyError:  # evicted by another thread meanwhile: still a good answer for this request
+            pass
+        return entry[0]
+
     def _load(self, version_id: int):
         from classifier_core.artifact import from_bytes
 

@@ -8,6 +8,7 @@ from accounts.models import Account
 from classifier_core.prediction import Prediction, PreparedModel, TextTooLong
 from classifier_core.stack import STACK_ID
 from inference.batching import QueueFull, Row, RowResult, get_engine
+from inference import lookups
 from inference.connections import in_db_thread
 from inference.model_cache import model_cache
 from inference.validation import BatchRow
@@ -35,19 +36,43 @@ def prediction_object(name: str, model: PreparedModel, prediction: Prediction, e
 
 
 def load_model(*, account: Account, name: str, param: str = "model") -> PreparedModel:
-    """The prepared version ``name`` serves for ``account`` (ModelNotFound / ModelNotReady otherwise)."""
-    try:
-        version = resolve_model(account=account, name=name)
-    except ApiError as error:
-        error.param = param
-        raise
-    if version.stack != STACK_ID:
+    """The prepared version ``name`` serves for ``account`` (ModelNotFound / ModelNotReady otherwise);
+    a resolution is remembered briefly (``inference.lookups``)."""
+    resolved = lookups.names.get((account.pk, name))
+    if resolved is None:
+        generation = lookups.names.generation
+        try:
+            version = resolve_model(account=account, name=name)
+        except ApiError as error:
+            error.param = param
+            raise
+        resolved = (version.pk, version.stack)
+        lookups.names.put((account.pk, name), resolved, generation=generation)
+    version_id, stack = resolved
+    if stack != STACK_ID:
         raise InvalidRequest(
-            f"Model {name!r} was trained on another training stack ({version.stack}); retrain it to serve it.",
+            f"Model {name!r} was trained on another training stack ({stack}); retrain it to serve it.",
             param=param,
             code="model_incompatible",
         )
-    return model_cache.get(version.pk)
+    return model_cache.get(version_id)
+
+
+def cached_models(*, account: Account, names: list[str]) -> dict[str, PreparedModel] | None:
+    """Every name's prepared model when all are remembered and in memory (no database, so callable on
+    the event loop); None when any one needs the database."""
+    found: dict[str, PreparedModel] = {}
+    for name in names:
+        if name in found:
+            continue
+        resolved = lookups.names.get((account.pk, name))
+        if resolved is None or resolved[1] != STACK_ID:
+            return None
+        prepared = model_cache.get_loaded(resolved[0])
+        if prepared is None:
+            return None
+        found[name] = prepared
+    return found
 
 
 def load_models(*, account: Account, names: list[str], param: str) -> list[PreparedModel]:
@@ -88,7 +113,11 @@ async def apredict(*, account: Account, model: str | None, models: list[str] | N
     """``model``: one predict object; ``models``: ``{"results": [...], "inference_time_ms"}``."""
     started = time.perf_counter()
     names = models if models is not None else [model]
-    prepared = await in_db_thread(load_models, account=account, names=names, param="models" if models is not None else "model")
+    cached = cached_models(account=account, names=names)
+    if cached is not None:
+        prepared = [cached[name] for name in names]
+    else:
+        prepared = await in_db_thread(load_models, account=account, names=names, param="models" if models is not None else "model")
     try:
         (result,) = await get_engine().predict([Row(text, prepared)])
     except QueueFull:
@@ -118,10 +147,12 @@ def predict_many_models(*, account: Account, models: list[str], text: str) -> di
     return _answer(models, prepared, result, started, multi=True)
 
 
-def _load_batch(*, account: Account, rows: list[BatchRow]) -> list[list[PreparedModel] | ApiError]:
+def _load_batch(
+    *, account: Account, rows: list[BatchRow], cached: dict[str, PreparedModel] | None = None
+) -> list[list[PreparedModel] | ApiError]:
     """Each parsed row's models, or its own error (not ready, incompatible); an unknown model anywhere
-    fails the whole request (ModelNotFound)."""
-    known: dict[str, PreparedModel | ApiError] = {}
+    fails the whole request (ModelNotFound). With every name in ``cached`` it reads no database."""
+    known: dict[str, PreparedModel | ApiError] = dict(cached or {})
     loaded: list[list[PreparedModel] | ApiError] = []
     for index, row in enumerate(rows):
         if row.error is not None:
@@ -155,7 +186,11 @@ async def apredict_batch(*, account: Account, rows: list[BatchRow]) -> dict[str,
     """``{"results": [{"id", "predictions": [...]} | {"id", "error"}]}`` in row order; all good rows go
     to the engine together, so the encoder sees them as batches, not one by one."""
     started = time.perf_counter()
-    loaded = await in_db_thread(_load_batch, account=account, rows=rows)
+    cached = cached_models(account=account, names=[name for row in rows if row.error is None for name in row.names])
+    if cached is not None:
+        loaded = _load_batch(account=account, rows=rows, cached=cached)
+    else:
+        loaded = await in_db_thread(_load_batch, account=account, rows=rows)
     work = [(index, Row(row.text, models)) for index, (row, models) in enumerate(zip(rows, loaded)) if not isinstance(models, ApiError)]
     try:
         answers = await get_engine().predict([row for _, row in work]) if work else []

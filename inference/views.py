@@ -54,23 +54,23 @@ async def _serve(request: HttpRequest, handle: Callable[[Account, dict], Awaitab
         return response_for(error)
 
 
-async def _predict(account: Account, body: dict) -> dict:
+async def answer_predict(account: Account, body: dict) -> dict:
     model, models = parse_model_names(body)
     text = parse_text(body)
     return await services.apredict(account=account, model=model, models=models, text=text)
 
 
-async def _predict_batch(account: Account, body: dict) -> dict:
+async def answer_predict_batch(account: Account, body: dict) -> dict:
     return await services.apredict_batch(account=account, rows=parse_batch(body))
 
 
 @csrf_exempt
 async def predict(request: HttpRequest) -> HttpResponse:
     """``POST /v1/reflex/predict``: ``{"model"|"models", "text"}``."""
-    return await _serve(request, _predict)
+    return await _serve(request, answer_predict)
 
 
 @csrf_exempt
 async def synchronous_predict_batch(request: HttpRequest) -> HttpResponse:
     """``POST /v1/reflex/synchronous_predict_batch``: ``{"requests": [{"id", "model", "text"}, ...]}``."""
-    return await _serve(request, _predict_batch)
+    return await _serve(request, answer_predict_batch)

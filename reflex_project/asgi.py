@@ -6,8 +6,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reflex_project.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from inference import asgi_predict  # noqa: E402
+
+
+async def http_application(scope, receive, send):
+    """The predict endpoints skip Django's request cycle (inference/asgi_predict.py); the rest is Django."""
+    if scope["path"] in asgi_predict.ROUTES:
+        return await asgi_predict.application(scope, receive, send)
+    return await django_asgi_app(scope, receive, send)
+
+
+application = ProtocolTypeRouter({"http": http_application if settings.REFLEX_LEAN_PREDICT else django_asgi_app})
 
 from inference.warmup import warm_in_background  # noqa: E402
 

@@ -1,0 +1,184 @@
+"""The two predict endpoints as a raw ASGI application beside Django (``reflex_project.asgi`` routes
+their paths here when ``REFLEX_LEAN_PREDICT`` is on).
+
+Django's request cycle costs more CPU per prediction than the model: request signals run in sync
+threads, every middleware runs, and the key and the name cost database queries. Here a request is read
+on the event loop, its key and model names come from ``inference.lookups`` (no database while they
+are remembered), and only the batching engine leaves the loop. The contract is the Django views'
+(``inference.views``, still served with ``REFLEX_LEAN_PREDICT=0``): the body limit (413) before
+anything else, POST only (405), Bearer key (401), per-key predict rate (429 + Retry-After), strict
+JSON (400), and every error rendered by ``reflex_project.api.errors.response_for``.
+"""
+
+import asyncio
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
+
+from django.conf import settings
+
+from accounts.models import Account, ApiKey
+from inference import lookups
+from inference.connections import in_db_thread
+from inference.views import LARGE_BODY, answer_predict, answer_predict_batch
+from reflex_project.api.errors import ApiError, InvalidRequest, RateLimited, RequestTooLarge, error_body, response_for
+from reflex_project.api.json_body import read_json_object
+from reflex_project.api.throttling import PredictThrottle
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Account, dict], Awaitable[dict]]
+
+ROUTES: dict[str, Handler] = {
+    "/v1/reflex/predict": answer_predict,
+    "/v1/reflex/synchronous_predict_batch": answer_predict_batch,
+}
+
+# What Django's SecurityMiddleware and XFrameOptionsMiddleware add to the same responses.
+COMMON_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class _Disconnected(Exception):
+    pass
+
+
+def _throttle_inline() -> bool:
+    """A per-process cache is a dict behind a lock: cheaper to use on the loop than to leave it."""
+    return settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
+
+
+THROTTLE_INLINE = _throttle_inline()
+
+
+def _header(scope: dict, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _too_large() -> RequestTooLarge:
+    limit_mib = settings.REFLEX_MAX_BODY_BYTES // (1024 * 1024)
+    return RequestTooLarge(f"Request body is larger than the {limit_mib} MiB limit.")
+
+
+def _check_rate(api_key: ApiKey) -> None:
+    throttle = PredictThrottle()
+    if not throttle.allow_request(SimpleNamespace(auth=api_key), None):
+        wait = throttle.wait()
+        raise RateLimited("Rate limit exceeded; retry shortly.", retry_after=max(1, math.ceil(wait or 1)))
+
+
+def _authenticate_and_check_rate(header: str) -> ApiKey:
+    api_key = lookups.authenticate_key(header)
+    _check_rate(api_key)
+    return api_key
+
+
+async def _authenticate(scope: dict) -> Account:
+    header = _header(scope, b"authorization")
+    api_key = lookups.cached_key(header)
+    if api_key is None:
+        api_key = await in_db_thread(_authenticate_and_check_rate, header)
+    elif THROTTLE_INLINE:
+        _check_rate(api_key)
+    else:
+        await in_db_thread(_check_rate, api_key)
+    return api_key.account
+
+
+async def _read_body(receive: Callable) -> bytes:
+    limit = settings.REFLEX_MAX_BODY_BYTES
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large()
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _method_not_allowed(method: str) -> InvalidRequest:
+    error = InvalidRequest(f'Method "{method}" not allowed.', code="method_not_allowed")
+    error.status_code = 405
+    return error
+
+
+async def _answer(scope: dict, receive: Callable, handle: Handler) -> dict:
+    try:
+        length = int(_header(scope, b"content-length") or 0)
+    except ValueError:
+        length = 0
+    if length > settings.REFLEX_MAX_BODY_BYTES:
+        raise _too_large()
+    if scope["method"] != "POST":
+        raise _method_not_allowed(scope["method"])
+    account = await _authenticate(scope)
+    raw = await _read_body(receive)
+    request = SimpleNamespace(body=raw)
+    body = await in_db_thread(read_json_object, request) if len(raw) > LARGE_BODY else read_json_object(request)
+    return await _until_disconnect(receive, handle(account, body))
+
+
+async def _until_disconnect(receive: Callable, work: Awaitable[dict]) -> dict:
+    """The answer, or _Disconnected as soon as the client goes (its rows are then skipped)."""
+    task = asyncio.current_task()
+    gone = finished = False
+
+    def on_message(listener: asyncio.Future) -> None:
+        nonlocal gone
+        if not finished and not listener.cancelled() and listener.exception() is None and listener.result()["type"] == "http.disconnect":
+            gone = True
+            task.cancel()
+
+    listener = asyncio.ensure_future(receive())
+    listener.add_done_callback(on_message)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if gone:
+            raise _Disconnected from None
+        raise
+    finally:
+        finished = True
+        listener.cancel()
+
+
+async def _send(send: Callable, status: int, content: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers = headers + [(b"content-length", str(len(content)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
+
+
+async def application(scope: dict, receive: Callable, send: Callable) -> None:
+    handle = ROUTES[scope["path"]]
+    try:
+        answer = await _answer(scope, receive, handle)
+    except _Disconnected:
+        return
+    except ApiError as error:
+        response = response_for(error)
+        headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.items()]
+        extra = [header for header in headers if header[0] != b"content-type"]
+        await _send(send, error.status_code, response.content, COMMON_HEADERS + extra)
+        return
+    except Exception:
+        logger.exception("Unhandled error in %s", scope["path"])
+        content = json.dumps(error_body("The server had an error while processing your request.", error_type="server_error")).encode()
+        await _send(send, 500, content, COMMON_HEADERS)
+        return
+    await _send(send, 200, json.dumps(answer).encode(), COMMON_HEADERS)
