@@ -57,10 +57,12 @@ def admissible_job_ids() -> list[str]:
     return [job_id for round_ in rounds for job_id in round_ if job_id is not None]
 
 
-def wake() -> list[str]:
-    """Dispatches a worker task for every admissible job not dispatched recently. Safe to call often."""
+def wake(*, redispatch_all: bool = False) -> list[str]:
+    """Dispatches a worker task for every admissible job not dispatched recently (every admissible
+    job with ``redispatch_all``, as a starting worker does: tasks queued before a crash may be lost or
+    held by the dead cluster). Safe to call often: a needless task finds nothing to claim."""
     dispatched = []
-    stale = timezone.now() - REDISPATCH_AFTER
+    stale = timezone.now() if redispatch_all else timezone.now() - REDISPATCH_AFTER
     for job_id in admissible_job_ids():
         fresh = FineTuningJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).filter(
             Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale)

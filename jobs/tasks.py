@@ -26,8 +26,8 @@ def run_job(job_id: str) -> str:
     return "done"
 
 
-def tick() -> None:
+def tick(*, starting: bool = False) -> None:
     """Scheduled (and run when a worker starts): reaps runs whose worker died, then re-dispatches
     admissible jobs whose task was lost or is late."""
     scheduler.reap_stale_jobs()
-    scheduler.wake()
+    scheduler.wake(redispatch_all=starting)

@@ -132,7 +132,7 @@ class Service:
             except ProcessLookupError:
                 return
             try:
-                process.wait(timeout=15)
+                process.wait(timeout=3)  # a test service keeps nothing worth a slow, graceful stop
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()

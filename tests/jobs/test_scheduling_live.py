@@ -91,12 +91,14 @@ def test_seven_jobs_on_one_key_run_three_at_a_time_in_creation_order(orm_service
 
 def test_a_busy_key_does_not_starve_another(orm_service: Service):
     busy, quiet = _client(orm_service, "busy"), _client(orm_service, "quiet")
-    with Watcher([busy, quiet]) as watcher:
-        busy_ids = [_create(busy) for _ in range(6)]
-        quiet_ids = [_create(quiet) for _ in range(2)]
-        for job_id in busy_ids + quiet_ids:
-            wait_for_job(busy if job_id in busy_ids else quiet, job_id, timeout=240)
-    assert watcher.first_running[quiet_ids[0]] < watcher.first_running[busy_ids[3]]
+    rows = read_jsonl("support_tickets.jsonl")
+    busy_ids = [_create(busy, rows) for _ in range(5)]
+    quiet_id = _create(quiet)
+    # The busy key's fourth job waits for one of its own slots; the quiet key's job need not wait for it.
+    wait_for_job(quiet, quiet_id, until={"running", "succeeded"}, timeout=30)
+    assert busy.fine_tuning.jobs.retrieve(busy_ids[3]).status == "queued"
+    for job_id in busy_ids:
+        busy.fine_tuning.jobs.cancel(job_id)
 
 
 def test_cancelling_a_running_job_frees_its_slot_for_the_next(orm_service: Service):
@@ -201,7 +203,7 @@ def test_a_job_whose_worker_dies_twice_fails_with_worker_lost(orm_service: Servi
 
 def test_queued_jobs_survive_a_restart_of_everything(orm_service: Service):
     client = _client(orm_service, "restarter")
-    job_ids = [_create(client) for _ in range(4)]
+    job_ids = [_create(client) for _ in range(2)]
     for process in list(orm_service.processes):
         orm_service.stop_process(process, signal.SIGKILL)
     orm_service.processes.clear()
@@ -209,4 +211,4 @@ def test_queued_jobs_survive_a_restart_of_everything(orm_service: Service):
     orm_service.start_web()
     orm_service.start_worker()
     finished = [wait_for_job(client, job_id, timeout=180) for job_id in job_ids]
-    assert [job.status for job in finished] == ["succeeded"] * 4
+    assert [job.status for job in finished] == ["succeeded"] * 2

@@ -8,5 +8,5 @@ class Command(BaseCommand):
     help = "Run a worker: first recover jobs left behind by a dead worker, then the django-q2 cluster."
 
     def handle(self, *args, **options) -> None:
-        tick()
+        tick(starting=True)
         call_command("qcluster")
