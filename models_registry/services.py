@@ -16,10 +16,8 @@ def _next_number(classifier: Classifier) -> int:
     return (current or 0) + 1
 
 
-def register_version(*, job: FineTuningJob, outcome) -> ClassifierVersion:
-    """Adds the job's trained model as the newest version of its served name. Runs in the caller's
-    transaction, with the job row locked."""
-    classifier, _ = Classifier.objects.get_or_create(account=job.account, name=job.served_name)
+def _add_version(classifier: Classifier, *, outcome, job: FineTuningJob | None = None, data_digest: str = "") -> ClassifierVersion:
+    """Appends a version under the classifier's row lock, so concurrent successes get distinct numbers."""
     classifier = Classifier.objects.select_for_update().get(pk=classifier.pk)
     return ClassifierVersion.objects.create(
         classifier=classifier,
@@ -32,25 +30,21 @@ def register_version(*, job: FineTuningJob, outcome) -> ClassifierVersion:
         trained_examples=outcome.trained_examples,
         artifact=outcome.artifact,
         artifact_size=len(outcome.artifact),
+        data_digest=data_digest,
     )
+
+
+def register_version(*, job: FineTuningJob, outcome) -> ClassifierVersion:
+    """Adds the job's trained model as the newest version of its served name. Runs in the caller's
+    transaction, with the job row locked."""
+    classifier, _ = Classifier.objects.get_or_create(account=job.account, name=job.served_name)
+    return _add_version(classifier, outcome=outcome, job=job)
 
 
 def register_default_version(*, name: str, outcome, data_digest: str) -> ClassifierVersion:
     with transaction.atomic():
         classifier, _ = Classifier.objects.get_or_create(account=None, name=name)
-        classifier = Classifier.objects.select_for_update().get(pk=classifier.pk)
-        return ClassifierVersion.objects.create(
-            classifier=classifier,
-            number=_next_number(classifier),
-            labels=outcome.labels,
-            mode=outcome.mode,
-            stack=outcome.stack,
-            metrics=outcome.metrics,
-            trained_examples=outcome.trained_examples,
-            artifact=outcome.artifact,
-            artifact_size=len(outcome.artifact),
-            data_digest=data_digest,
-        )
+        return _add_version(classifier, outcome=outcome, data_digest=data_digest)
 
 
 def delete_versions(*, versions: Iterable[ClassifierVersion]) -> None:
