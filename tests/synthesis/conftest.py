@@ -1,4 +1,3 @@
-import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -61,13 +60,6 @@ def start_synthesis_service(workdir, fake: FakeProvider, transport: str) -> Serv
         "REFLEX_SYNTH_MAX_RETRIES": "3",
     }
     return Service(workdir=workdir, extra_env=env, workers=4).start()
-
-
-def stop_quickly(service: Service) -> None:
-    """Nothing is left to finish when a module ends: kill rather than wait for a graceful stop."""
-    for process in list(service.processes):
-        service.stop_process(process, signal.SIGKILL)
-    service.stop()
 
 
 class Caller:

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from tests.conftest import wait_for_job
-from tests.synthesis.conftest import COOKING_TEXTS, SPORTS_TEXTS, Caller, start_synthesis_service, stop_quickly
+from tests.synthesis.conftest import COOKING_TEXTS, SPORTS_TEXTS, Caller, start_synthesis_service
 
 LABELS = ["sports", "cooking"]
 TIMEOUT = 240
@@ -17,7 +17,7 @@ def service(tmp_path_factory, fake_provider):
     try:
         yield running
     finally:
-        stop_quickly(running)
+        running.stop()
 
 
 @pytest.fixture(scope="module")
