@@ -6,7 +6,7 @@ the API, registers copies of its artifact under other names through the ORM (for
 for 1,000 models), then measures over HTTP with a small keep-alive asyncio client (so that the load
 generator, on the same 2 cores, costs as little as possible):
 
-    .venv/bin/python bench/bench_predict.py [--seconds 5] [--models 1000] [--django-path]
+    .venv/bin/python bench/bench_predict.py [--seconds 5] [--models 1000] [--django-path] [--env NAME=VALUE]
 
 ``--django-path`` measures the old path (Django's views, every lookup from the database) for comparison.
 
@@ -254,8 +254,10 @@ def main() -> None:
     parser.add_argument(
         "--django-path", action="store_true", help="serve predict through Django's views, no lookup caching (the old path)"
     )
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a setting for the server (repeatable)")
     args = parser.parse_args()
     env = {"REFLEX_PREDICT_RATE": "1000000/s"}  # the per-key rate (600/s) is not what is measured here
+    env.update(item.split("=", 1) for item in args.env)
     if args.django_path:
         env.update(REFLEX_LEAN_PREDICT="0", REFLEX_PREDICT_LOOKUP_TTL_S="0")
 

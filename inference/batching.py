@@ -5,8 +5,12 @@ future. The inference thread takes what is queued, waits a few milliseconds more
 company (as many rows as its previous pass took, at most ``REFLEX_BATCH_WINDOW_MS``), and runs all of
 it as one forward pass. A full queue is refused at once (``QueueFull`` → 429), never waited on.
 
-One thread owns torch, so torch's own threads (``REFLEX_WEB_TORCH_THREADS``) are the only parallelism
-inside inference; the event loop keeps the other core for HTTP. See DESIGN.md "Threads".
+One thread owns torch, so torch's own threads are the only parallelism inside inference, and they are
+set per pass by its size (DESIGN.md "Threads"): a small pass (one request, a few texts) runs on
+``REFLEX_WEB_TORCH_THREADS`` (1: the event loop keeps the other core for HTTP, and a second thread
+buys nothing over HTTP), a pass of at least ``REFLEX_WEB_LARGE_PASS_TOKENS`` tokens (summed over
+texts and the models run on each: a busy server's gathered requests, a batch request, a long text) on
+``REFLEX_WEB_TORCH_THREADS_LARGE`` (2), where the second core pays for itself.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import torch
 from django.conf import settings
 
 from classifier_core.prediction import Prediction, PreparedModel, Query, TextTooLong
@@ -47,12 +52,34 @@ class _Work:
     wanted: Callable[[], bool]  # False once the caller has gone (a cancelled request)
 
 
+@dataclass(frozen=True)
+class ThreadPolicy:
+    small: int = 1
+    large: int = 1
+    large_pass_tokens: int = 128
+
+    def threads_for(self, queries: Sequence[Query]) -> int:
+        """Torch threads for a pass: tokens (with [CLS]/[SEP]) times models, summed over its texts."""
+        work = sum((len(query.ids) + 2) * len(query.models) for query in queries)
+        return self.large if work >= self.large_pass_tokens else self.small
+
+
 class BatchingEngine:
-    def __init__(self, *, predictor_factory: Callable, max_queue_rows: int, batch_rows: int, window_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        predictor_factory: Callable,
+        max_queue_rows: int,
+        batch_rows: int,
+        window_s: float,
+        threads: ThreadPolicy = ThreadPolicy(),
+    ) -> None:
         self.predictor_factory = predictor_factory
         self.max_queue_rows = max_queue_rows
         self.batch_rows = batch_rows
         self.window_s = window_s
+        self.threads = threads
+        self.threads_now = 0  # torch threads of the last pass (0: none yet)
         self._queue: deque[_Work] = deque()
         self._queued_rows = 0
         self._condition = threading.Condition()
@@ -159,6 +186,10 @@ class BatchingEngine:
                 queries.append(Query(ids, row.models))
                 places.append((w, r))
         if queries:
+            threads = self.threads.threads_for(queries)
+            if threads != self.threads_now:
+                torch.set_num_threads(threads)
+                self.threads_now = threads
             for (w, r), predictions in zip(places, predictor.run(queries)):
                 results[w][r] = predictions
         self.passes += 1
@@ -181,5 +212,10 @@ def get_engine() -> BatchingEngine:
                 max_queue_rows=settings.REFLEX_BATCH_QUEUE_ROWS,
                 batch_rows=settings.REFLEX_BATCH_MAX_ROWS,
                 window_s=settings.REFLEX_BATCH_WINDOW_MS / 1000,
+                threads=ThreadPolicy(
+                    small=settings.REFLEX_WEB_TORCH_THREADS,
+                    large=settings.REFLEX_WEB_TORCH_THREADS_LARGE,
+                    large_pass_tokens=settings.REFLEX_WEB_LARGE_PASS_TOKENS,
+                ),
             )
         return _engine

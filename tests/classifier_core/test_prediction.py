@@ -81,3 +81,38 @@ def test_prepare_refuses_another_stack(predictor, single_model) -> None:
 def test_evaluate_without_examples_gives_none(single_model, multi_model) -> None:
     assert evaluate(single_model, []) == {"accuracy": None, "f1_score": None}
     assert set(evaluate(multi_model, []).values()) == {None}
+
+
+
+def random_model(encoder, *, k: int, labels: list[str], seed: int):
+    """A model of any adapter depth with every weight random (B non-zero), as if trained."""
+    from classifier_core import adapter
+    from classifier_core.artifact import TrainedModel
+    from classifier_core.data import SINGLE_LABEL
+    from classifier_core.encoder import STACK_ID
+
+    generator = torch.Generator().manual_seed(seed)
+    config = adapter.adapter_config(k=k, rank=8, alpha=16, window=encoder.window)
+    state = adapter.init_state(encoder, config, len(labels), generator)
+    state = {key: torch.randn(value.shape, generator=generator) * 0.05 for key, value in state.items()}
+    return TrainedModel(labels=labels, mode=SINGLE_LABEL, stack=STACK_ID, state=state, config=config, thresholds=None)
+
+
+def test_models_of_several_depths_stacked_equal_separate_calls(predictor, encoder) -> None:
+    """Models adapting 1 or 2 top layers in one call: each depth's models run as one stacked pass over
+    the shared trunk, and every result equals that model's call alone, on short and long texts."""
+    depths = [2, 2, 1, 2, 1, 1, 2]
+    models = [
+        predictor.prepare(random_model(encoder, k=k, labels=[f"l{i}" for i in range(2 + n % 3)], seed=n))
+        for n, k in enumerate(depths)
+    ]
+    texts = TEXTS + [" ".join(["A long text about football and baking bread."] * 60)]
+    together = predictor.predict_many(models, texts)
+    for model, row in zip(models, together):
+        for text, joint in zip(texts, row):
+            (alone,) = predictor.predict(model, [text])
+            assert joint.windows == alone.windows
+            assert max(abs(x - y) for x, y in zip(joint.scores, alone.scores)) <= 1e-5
+    assert together[0][-1].windows > 1
+    distinct = {tuple(round(s, 4) for s in row[0].scores) for row in together}
+    assert len(distinct) == len(models)  # every model answered with its own weights
