@@ -6,7 +6,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: install run test bench bench-train bench-recipes bench-jobs bench-defaults bench-predict clean
+.PHONY: install run test bench bench-train bench-recipes bench-jobs bench-defaults bench-predict check-cuda clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench-predict: install
 
 bench-defaults: install
 	$(BIN)/python bench/bench_defaults.py $(ARGS)
+
+# On a machine with a GPU: training and prediction on CUDA checked against the CPU (not part of `bench`).
+check-cuda: install
+	$(BIN)/python bench/check_cuda.py $(ARGS)
 
 clean:
 	rm -rf var
