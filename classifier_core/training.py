@@ -56,6 +56,24 @@ banking77 (reproduced by ``--only chosen``; 78 s / 106 s wall at 2 threads under
 oversubscribed box, versus 11-15 s when it was quieter). The 0.82 target is not reached by training
 knobs on this trunk; a larger encoder or more rows is what moves it.
 
+Third round (2026-11-26), for serving nine models at little more than the cost of one: a "readout"
+adapter (k=1; the last layer computed for ONE query row, the mean of the layer's input tokens, over
+every token's keys and values; the base keys and values shared by all models, so nine models cost
+1.17x one at the Predictor level instead of 1.89x). It trained 3-4x faster but lost accuracy, so
+it was not adopted (and its code was removed). Test accuracy, 500-row subsets or the defaults' own
+splits (``fit`` on all training rows), 2 threads:
+
+    data                 mean k2 (RECIPE)   readout k1 (best variant: <=10 epochs, lr 2e-3, head lr 3e-3)
+    sst2 s0 / s1          0.797 / 0.781      0.783 / 0.775
+    banking77 s0 / s1     0.759 / 0.775      0.757 / 0.777
+    guardrail             0.948              0.871-0.888
+    user-frustrated       0.929              0.830-0.893
+    incomplete-thought    0.766              0.680-0.711
+    jailbreak             0.916              0.931
+
+(a [CLS] query row, 4 learned query rows, rank 16 and the frozen embedding beside the readout did
+not close the gap.)
+
 Steps: tokenise once (first window only); run the frozen trunk once per row and cache its states;
 optionally (``head_fit``, off) fit the head on frozen pooled features (L-BFGS, L2); train adapter +
 head jointly (AdamW, cosine schedule) with early stopping on a validation split carved from the training rows; multi-label
