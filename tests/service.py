@@ -3,11 +3,14 @@
 Tests talk to it over HTTP (the openai SDK, httpx) exactly as a user would.
 """
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,6 +21,7 @@ import httpx
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+_TEMPLATES: dict[tuple, str] = {}  # (settings module, PostgreSQL server) -> migrated and seeded database
 
 
 def free_port() -> int:
@@ -49,6 +53,7 @@ class Service:
     processes: list[subprocess.Popen] = field(default_factory=list)
     database_url: str = ""
     _pg_name: str | None = None
+    _key_maker: subprocess.Popen | None = None
 
     @property
     def base_url(self) -> str:
@@ -75,15 +80,36 @@ class Service:
         env.update(self.extra_env)
         return env
 
-    def _create_database(self) -> None:
+    def _create_database(self, template: str | None = None) -> None:
+        """An empty database, or a copy of ``template`` (a database name, or a SQLite file's path)."""
         admin = _postgres_admin_url()
         if admin is None:
-            self.database_url = f"sqlite:///{self.workdir / 'reflex.sqlite3'}"
+            path = self.workdir / "reflex.sqlite3"
+            if template is not None:
+                shutil.copyfile(template, path)
+            self.database_url = f"sqlite:///{path}"
             return
         self._pg_name = f"reflex_e2e_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self._pg_name}"')
+            clause = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(f'CREATE DATABASE "{self._pg_name}"{clause}')
         self.database_url = f"{admin}/{self._pg_name}"
+
+    def _prepared_database(self) -> None:
+        """A fresh copy of a database migrated and seeded once per test process (and settings module):
+        migrating and seeding each service's own database cost seconds of every start."""
+        key = (self.settings_module, _postgres_admin_url())
+        template = _TEMPLATES.get(key)
+        if template is None:
+            maker = Service(workdir=Path(tempfile.mkdtemp(prefix="reflex-template-")), settings_module=self.settings_module)
+            maker._create_database()
+            maker.manage("migrate", "--noinput")
+            maker.manage("seed_reflexes", "--shipped-only")
+            template = maker._pg_name or str(maker.workdir / "reflex.sqlite3")
+            _TEMPLATES[key] = template
+            if maker._pg_name:
+                atexit.register(maker._drop_database)
+        self._create_database(template)
 
     def _drop_database(self) -> None:
         if self._pg_name is None:
@@ -116,13 +142,13 @@ class Service:
     def start_worker(self) -> subprocess.Popen:
         return self._spawn("worker", [sys.executable, "manage.py", "worker"])
 
-    def start(self) -> "Service":
+    def start(self, *, worker: bool = True) -> "Service":
+        """Database, web server and (unless ``worker=False``: jobs then stay queued) a worker."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._create_database()
-        self.manage("migrate", "--noinput")
-        self.manage("seed_reflexes", "--shipped-only")
+        self._prepared_database()
         self.start_web()
-        self.start_worker()
+        if worker:
+            self.start_worker()
         return self
 
     def stop_process(self, process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -138,14 +164,35 @@ class Service:
                 process.wait()
 
     def stop(self) -> None:
+        self._stop_key_maker()
         for process in reversed(self.processes):
             self.stop_process(process)
         self.processes.clear()
         self._drop_database()
 
     def create_key(self, user: str) -> str:
-        result = self.manage("create_api_key", "--user", user)
-        return result.stdout.strip().splitlines()[-1]
+        """A new key of ``user`` (created when new), through one long-lived ``create_api_key --stdin``
+        per service: a management command per key cost a Django start-up per test."""
+        if self._key_maker is None or self._key_maker.poll() is not None:
+            self._key_maker = subprocess.Popen(
+                [sys.executable, "manage.py", "create_api_key", "--stdin"],
+                cwd=ROOT, env=self.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            )
+        self._key_maker.stdin.write(user + "\n")
+        self._key_maker.stdin.flush()
+        key = self._key_maker.stdout.readline().strip()
+        if not key.startswith("rfx_"):
+            raise RuntimeError(f"create_api_key --stdin answered {key!r} for {user!r}")
+        return key
+
+    def _stop_key_maker(self) -> None:
+        if self._key_maker is not None:
+            self._key_maker.stdin.close()
+            try:
+                self._key_maker.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._key_maker.kill()
+            self._key_maker = None
 
     def log(self, name: str) -> str:
         path = self.workdir / f"{name}.log"

@@ -1,8 +1,11 @@
+import subprocess
+import sys
+
 import httpx
 import openai
 import pytest
 
-from tests.service import Service
+from tests.service import ROOT, Service
 
 
 def test_a_missing_key_is_a_401_in_openai_shape(service: Service):
@@ -30,6 +33,19 @@ def test_create_api_key_prints_the_key_alone_on_the_last_line(service: Service):
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("rfx_") and " " not in last
     assert httpx.get(f"{service.api_url}/models", headers={"Authorization": f"Bearer {last}"}).status_code == 200
+
+
+def test_create_api_key_from_stdin_prints_one_working_key_per_username(service: Service):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "create_api_key", "--stdin"],
+        cwd=ROOT, env=service.env(), input="stdin-a\n\nstdin-b\nstdin-a\n", capture_output=True, text=True, check=True,
+    )
+    keys = result.stdout.split()
+    assert len(keys) == 3 and len(set(keys)) == 3 and all(key.startswith("rfx_") for key in keys)
+    for key in keys:
+        assert httpx.get(f"{service.api_url}/models", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    refused = service.manage("create_api_key", check=False)
+    assert refused.returncode != 0 and "either --user NAME or --stdin" in refused.stderr
 
 
 def test_a_second_key_of_the_same_user_sees_the_same_jobs(service: Service):

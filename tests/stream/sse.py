@@ -78,14 +78,7 @@ def mode_env(mode: str, **extra: str) -> dict[str, str]:
 
 def start_service(workdir: Path, mode: str, *, worker: bool, **extra: str) -> Service:
     """A service in the given mode; without a worker, jobs stay queued (idle streams)."""
-    service = Service(workdir=workdir, extra_env=mode_env(mode, **extra))
-    if worker:
-        return service.start()
-    workdir.mkdir(parents=True, exist_ok=True)
-    service._create_database()
-    service.manage("migrate", "--noinput")
-    service.start_web()
-    return service
+    return Service(workdir=workdir, extra_env=mode_env(mode, **extra)).start(worker=worker)
 
 
 def stop_service(service: Service) -> None:

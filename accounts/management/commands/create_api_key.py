@@ -1,16 +1,35 @@
-from django.core.management.base import BaseCommand
+import sys
 
-from accounts.services import create_api_key, get_or_create_user
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.services import IssuedKey, create_api_key, get_or_create_user
 
 
 class Command(BaseCommand):
     help = "Create an API key for a user (created if needed). The key is printed alone on the last line."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--user", required=True, help="username; created when it does not exist")
+        parser.add_argument("--user", help="username; created when it does not exist")
         parser.add_argument("--name", default="", help="a label for the key")
+        parser.add_argument(
+            "--stdin",
+            action="store_true",
+            help="read usernames from standard input, one per line, and print each one's new key on its own line as soon as it exists",
+        )
 
-    def handle(self, *args, user: str, name: str, **options) -> None:
+    def handle(self, *args, user: str | None, name: str, stdin: bool, **options) -> None:
+        if stdin == bool(user):
+            raise CommandError("give either --user NAME or --stdin")
+        if user:
+            issued = self.issue(user, name)
+            self.stderr.write(f"Created API key {issued.api_key.prefix}… for user {user!r}; it is shown only once.")
+            return
+        for line in sys.stdin:
+            if line.strip():
+                self.issue(line.strip(), name)
+
+    def issue(self, user: str, name: str) -> IssuedKey:
         issued = create_api_key(user=get_or_create_user(username=user), name=name)
-        self.stderr.write(f"Created API key {issued.api_key.prefix}… for user {user!r}; it is shown only once.")
         self.stdout.write(issued.raw_key)
+        self.stdout.flush()
+        return issued
