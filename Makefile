@@ -6,7 +6,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: install run test bench bench-train bench-recipes bench-jobs bench-defaults bench-predict check-cuda clean
+.PHONY: install run test bench bench-train bench-recipes bench-jobs bench-defaults bench-predict bench-precision check-cuda clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-recipes bench-train bench-jobs bench-defaults bench-predict
+bench: bench-recipes bench-train bench-jobs bench-defaults bench-predict bench-precision
 
 bench-recipes: install
 	$(BIN)/python bench/bench_recipes.py $(ARGS)
@@ -39,6 +39,9 @@ bench-jobs: install
 
 bench-predict: install
 	$(BIN)/python bench/bench_predict.py $(ARGS)
+
+bench-precision: install
+	$(BIN)/python bench/bench_precision.py $(ARGS)
 
 bench-defaults: install
 	$(BIN)/python bench/bench_defaults.py $(ARGS)

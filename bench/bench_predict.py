@@ -121,16 +121,22 @@ async def throughput(port: int, key: str, body: dict, clients: int, seconds: flo
 
 
 def raw_encoder_limit(texts_per_batch=(1, 8, 32, 64), threads=(1, 2), seconds: float = 3.0) -> tuple[float, str]:
-    """Best texts/s of the plain transformers model on the short text (mean pooling included)."""
+    """Best texts/s of the plain transformers model on the short text (mean pooling included), in
+    float32 and under bfloat16 autocast (what the server may use, REFLEX_TRUNK_DTYPE): the best of all."""
+    import contextlib
+
     import torch
 
     from classifier_core.encoder import load_encoder, pool
 
     encoder = load_encoder("cpu")
     best, where = 0.0, ""
-    for thread_count in threads:
+    precisions = {"float32": contextlib.nullcontext, "bfloat16 autocast": lambda: torch.autocast("cpu", dtype=torch.bfloat16)}
+    for (precision, context), thread_count, size in (
+        (item, t, n) for item in precisions.items() for t in threads for n in texts_per_batch
+    ):
         torch.set_num_threads(thread_count)
-        for size in texts_per_batch:
+        with context():
             ids, mask = encoder.pad([encoder.first_window(i) for i in encoder.token_ids([SHORT] * size)])
             with torch.inference_mode():
                 for _ in range(3):
@@ -142,8 +148,8 @@ def raw_encoder_limit(texts_per_batch=(1, 8, 32, 64), threads=(1, 2), seconds: f
                     pool(encoder.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
                     count += size
             rate = count / (time.perf_counter() - started)
-            if rate > best:
-                best, where = rate, f"batch {size}, {thread_count} thread(s)"
+        if rate > best:
+            best, where = rate, f"{precision}, batch {size}, {thread_count} thread(s)"
     return best, where
 
 
@@ -345,6 +351,10 @@ def main() -> None:
     for note in notes:
         print(f"# {note}")
     print(f"# predict path: {'Django views, no lookup caching' if args.django_path else 'lean ASGI handler, cached lookups'}")
+    from classifier_core.encoder import serving_trunk_dtype
+
+    setting = env.get("REFLEX_TRUNK_DTYPE", "auto")
+    print(f"# trunk precision: REFLEX_TRUNK_DTYPE={setting} -> {serving_trunk_dtype(setting, 'cpu')} on this machine")
     print(f"# load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'measure':<{width}}  result")
     print(f"{'-' * width}  {'-' * 60}")

@@ -50,7 +50,9 @@ FULL = {"lora k6 r8 (~full FT)": replace(RECIPE, k=6)}
 
 def read(path: Path) -> list[Example]:
     rows = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text().split("\n"):  # not splitlines(): texts may hold U+2028 and friends
+        if not line.strip():
+            continue
         row = json.loads(line)
         labels = row["labels"] if "labels" in row else [row["label"]]
         rows.append(Example(row["text"], tuple(labels)))

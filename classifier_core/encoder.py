@@ -65,10 +65,18 @@ def layer_weights(layer: torch.nn.Module) -> LayerWeights:
     )
 
 
-class Encoder:
-    """The frozen MiniLM: tokenizer, HF model (for embeddings) and per-layer weights for the functional forward."""
+TRUNK_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
-    def __init__(self, device: str) -> None:
+
+class Encoder:
+    """The frozen MiniLM: tokenizer, HF model (for embeddings) and per-layer weights for the functional forward.
+
+    ``trunk_dtype`` "bfloat16" runs the linears of frozen layers (those called without an adapter) in
+    bfloat16, for serving only: attention, norms and every adapted layer stay float32, and models are
+    trained over a float32 trunk. Measured by ``bench/bench_precision.py`` before it was offered.
+    """
+
+    def __init__(self, device: str, trunk_dtype: str = "float32") -> None:
         import transformers
         from transformers import AutoModel, AutoTokenizer
 
@@ -87,6 +95,17 @@ class Encoder:
         self.num_heads: int = config.num_attention_heads
         self.eps: float = config.layer_norm_eps
         self.layers = [layer_weights(layer) for layer in self.model.encoder.layer]
+        if trunk_dtype not in TRUNK_DTYPES:
+            raise ValueError(f"trunk_dtype must be one of {sorted(TRUNK_DTYPES)}, not {trunk_dtype!r}")
+        self.trunk_dtype = TRUNK_DTYPES[trunk_dtype]
+        self._low = (
+            None
+            if self.trunk_dtype == torch.float32
+            else [
+                {name: (w.to(self.trunk_dtype), b.to(self.trunk_dtype)) for name, (w, b) in layer.linear.items()}
+                for layer in self.layers
+            ]
+        )
         self.cls_id: int = self.tokenizer.cls_token_id
         self.sep_id: int = self.tokenizer.sep_token_id
         self.pad_id: int = self.tokenizer.pad_token_id
@@ -149,8 +168,11 @@ class Encoder:
         gate keeps each row to its own model's block (zeros elsewhere, that model's scale inside).
         """
         weights = self.layers[index]
+        low = self._low[index] if lora is None and self._low is not None else None  # a frozen layer, served low
 
         def linear(name: str, x: torch.Tensor) -> torch.Tensor:
+            if low is not None:
+                return F.linear(x.to(self.trunk_dtype), *low[name]).float()
             weight, bias = weights.linear[name]
             y = F.linear(x, weight, bias)
             if lora is not None and name in lora:
@@ -188,15 +210,31 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def serving_trunk_dtype(setting: str, device: str | None = None) -> str:
+    """The trunk precision a serving process uses: ``setting`` itself, or for "auto" bfloat16 on a CPU
+    with native bfloat16 arithmetic (AVX512-BF16 or AMX) and float32 elsewhere (other CPUs emulate it
+    slowly; CUDA was checked in float32)."""
+    if setting != "auto":
+        return setting
+    if (device or default_device()) != "cpu":
+        return "float32"
+    try:
+        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    except AttributeError:  # an older torch without these probes
+        native = False
+    return "bfloat16" if native else "float32"
+
+
 _lock = threading.Lock()
 
 
-def load_encoder(device: str | None = None) -> Encoder:
-    """The process-wide encoder for ``device`` (default: cuda when available), loaded on first use."""
+def load_encoder(device: str | None = None, trunk_dtype: str = "float32") -> Encoder:
+    """The process-wide encoder for ``device`` (default: cuda when available) and trunk precision,
+    loaded on first use."""
     with _lock:
-        return _load(device or default_device())
+        return _load(device or default_device(), trunk_dtype)
 
 
 @lru_cache(maxsize=None)
-def _load(device: str) -> Encoder:
-    return Encoder(device)
+def _load(device: str, trunk_dtype: str) -> Encoder:
+    return Encoder(device, trunk_dtype)

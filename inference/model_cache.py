@@ -23,13 +23,14 @@ def get_predictor():
         if _predictor is None:
             import torch
 
-            from classifier_core.encoder import load_encoder
+            from classifier_core.encoder import load_encoder, serving_trunk_dtype
             from classifier_core.prediction import Predictor
             from classifier_core.quiet import silence_libraries
 
             silence_libraries()
             torch.set_num_threads(settings.REFLEX_WEB_TORCH_THREADS)
-            encoder = load_encoder(device=settings.REFLEX_DEVICE or None)
+            device = settings.REFLEX_DEVICE or None
+            encoder = load_encoder(device=device, trunk_dtype=serving_trunk_dtype(settings.REFLEX_TRUNK_DTYPE, device))
             _predictor = Predictor(encoder, max_tokens=settings.REFLEX_PREDICT_MAX_TOKENS)
         return _predictor
 

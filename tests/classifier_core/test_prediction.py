@@ -116,3 +116,38 @@ def test_models_of_several_depths_stacked_equal_separate_calls(predictor, encode
     assert together[0][-1].windows > 1
     distinct = {tuple(round(s, 4) for s in row[0].scores) for row in together}
     assert len(distinct) == len(models)  # every model answered with its own weights
+
+
+def test_a_bfloat16_trunk_serves_the_same_answers_within_its_precision(single_model, multi_model) -> None:
+    """REFLEX_TRUNK_DTYPE=bfloat16: frozen layers' linears in bfloat16, adapted layers in float32. The
+    same labels, scores within 0.03, and stacked models still equal separate calls."""
+    from classifier_core.encoder import load_encoder
+    from classifier_core.prediction import Predictor
+
+    full, low = Predictor(load_encoder("cpu")), Predictor(load_encoder("cpu", "bfloat16"))
+    assert low.encoder.trunk_dtype == torch.bfloat16 and full.encoder.trunk_dtype == torch.float32
+    gaps = []
+    for model in (single_model, multi_model):
+        expected = full.predict(full.prepare(model), TEXTS)
+        got = low.predict(low.prepare(model), TEXTS)
+        for a, b in zip(expected, got):
+            assert a.selected == b.selected
+            gaps += [abs(x - y) for x, y in zip(a.scores, b.scores)]
+    assert 0 < max(gaps) <= 0.03  # the trunk did run in bfloat16, and it changed little
+    models = [low.prepare(single_model), low.prepare(multi_model)]
+    together = low.predict_many(models, TEXTS)
+    for model, row in zip(models, together):
+        for joint, alone in zip(row, low.predict(model, TEXTS)):
+            assert max(abs(x - y) for x, y in zip(joint.scores, alone.scores)) <= 1e-5
+    with pytest.raises(ValueError):
+        load_encoder("cpu", "float8")
+
+
+def test_auto_trunk_precision_is_bfloat16_only_on_a_cpu_with_native_bfloat16() -> None:
+    from classifier_core.encoder import serving_trunk_dtype
+
+    assert serving_trunk_dtype("float32", "cpu") == "float32"
+    assert serving_trunk_dtype("bfloat16", "cpu") == "bfloat16"
+    assert serving_trunk_dtype("auto", "cuda") == "float32"
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    assert serving_trunk_dtype("auto", "cpu") == ("bfloat16" if native else "float32")
