@@ -9,7 +9,8 @@ Django-free (classifier_core only), so it runs on a GPU machine that has torch a
    tests/data/support_tickets.jsonl (3 labels) and tests/data/topics_multilabel.jsonl (multi-label).
 2. Each artifact predicts the same on both devices (largest score difference printed, <= 1e-3 asserted),
    and the probes' labels agree.
-3. On CUDA, 9 models in one call equal 9 separate calls; a long text is read in several windows.
+3. On CUDA, 9 models in one call equal 9 separate calls; a long text is read in several windows; a
+   bfloat16 trunk (REFLEX_TRUNK_DTYPE=bfloat16) gives the same labels.
 4. Figures: training seconds, one short text's latency, a batch of 300 rows, on each device.
 
 Exits non-zero when a check fails. ``--cpu-dry-run`` runs every step with "cuda" replaced by the CPU,
@@ -142,6 +143,16 @@ def main() -> None:
     )
     check(gap <= 1e-4, f"9 models in one call equal separate calls on {accelerator} (largest gap {gap:.2e})")
     check(together[0][2].windows > 1, f"a long text is read in {together[0][2].windows} windows on {accelerator}")
+
+    low = Predictor(load_encoder(accelerator, "bfloat16"))  # REFLEX_TRUNK_DTYPE=bfloat16 forced on this device
+    for name, by_device in trained.items():
+        model = by_device[accelerator]
+        probes = [row["text"] for row in read(name.replace(".jsonl", "_probes.jsonl"))]
+        full_answers = predictor.predict(predictor.prepare(model), probes)
+        low_answers = low.predict(low.prepare(model), probes)
+        gap = max(abs(a - b) for x, y in zip(full_answers, low_answers) for a, b in zip(x.scores, y.scores))
+        same = all(x.selected == y.selected for x, y in zip(full_answers, low_answers))
+        check(same and gap <= 0.05, f"{name}: a bfloat16 trunk on {accelerator} gives the same labels (largest score gap {gap:.2e})")
 
     batch = [f"{SHORT} ({i})" for i in range(300)]
     for device, each in predictors.items():
