@@ -76,6 +76,14 @@ def train_in_child(spec: dict, workdir: Path, tag: str) -> tuple[bytes, dict, fl
     return out_path.read_bytes(), done[0], seconds
 
 
+def compare(first: Predictor, second: Predictor, model, texts: list[str]) -> tuple[float, bool]:
+    """(largest score difference, same labels selected) of ``model`` on ``texts`` over two predictors."""
+    a = first.predict(first.prepare(model), texts)
+    b = second.predict(second.prepare(model), texts)
+    gap = max(abs(p - q) for x, y in zip(a, b) for p, q in zip(x.scores, y.scores))
+    return gap, all(x.selected == y.selected for x, y in zip(a, b))
+
+
 def latency_ms(predictor: Predictor, model, texts: list[str], repeats: int) -> float:
     predictor.predict(model, texts)
     times = []
@@ -123,9 +131,7 @@ def main() -> None:
             rows.append((f"train {name} on {device or accelerator + ' (default)'}", f"{seconds:.1f} s (child process), held-out accuracy {metrics['accuracy']:.3f}, F1 {metrics['f1_score']:.3f}"))
         probes = [row["text"] for row in read(name.replace(".jsonl", "_probes.jsonl"))]
         for source, model in trained[name].items():
-            on = {device: predictor.predict(predictor.prepare(model), probes) for device, predictor in predictors.items()}
-            gap = max(abs(a - b) for x, y in zip(on[accelerator], on["cpu"]) for a, b in zip(x.scores, y.scores))
-            same = all(x.selected == y.selected for x, y in zip(on[accelerator], on["cpu"]))
+            gap, same = compare(predictors[accelerator], predictors["cpu"], model, probes)
             check(gap <= 1e-3 and same, f"{name} model trained on {source}: {accelerator} and cpu agree (largest score gap {gap:.2e})")
 
     predictor = predictors[accelerator]
@@ -147,11 +153,7 @@ def main() -> None:
     low = Predictor(load_encoder(accelerator, "bfloat16"))  # REFLEX_TRUNK_DTYPE=bfloat16 forced on this device
     for name, by_device in trained.items():
         model = by_device[accelerator]
-        probes = [row["text"] for row in read(name.replace(".jsonl", "_probes.jsonl"))]
-        full_answers = predictor.predict(predictor.prepare(model), probes)
-        low_answers = low.predict(low.prepare(model), probes)
-        gap = max(abs(a - b) for x, y in zip(full_answers, low_answers) for a, b in zip(x.scores, y.scores))
-        same = all(x.selected == y.selected for x, y in zip(full_answers, low_answers))
+        gap, same = compare(predictor, low, model, [row["text"] for row in read(name.replace(".jsonl", "_probes.jsonl"))])
         check(same and gap <= 0.05, f"{name}: a bfloat16 trunk on {accelerator} gives the same labels (largest score gap {gap:.2e})")
 
     batch = [f"{SHORT} ({i})" for i in range(300)]

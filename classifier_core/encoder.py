@@ -185,7 +185,8 @@ class Encoder:
 
         batch, length, width = hidden.shape
         heads = (batch, length, self.num_heads, width // self.num_heads)
-        q, k, v = (linear(name, hidden).view(heads).transpose(1, 2) for name in ("query", "key", "value"))
+        projected = hidden if low is None else hidden.to(self.trunk_dtype)  # cast once for q, k and v
+        q, k, v = (linear(name, projected).view(heads).transpose(1, 2) for name in ("query", "key", "value"))
         attn_mask = None if bool(mask.all()) else mask[:, None, None, :]
         context = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         context = context.transpose(1, 2).reshape(batch, length, width)

@@ -107,8 +107,8 @@ class Service:
             maker.manage("seed_reflexes", "--shipped-only")
             template = maker._pg_name or str(maker.workdir / "reflex.sqlite3")
             _TEMPLATES[key] = template
-            if maker._pg_name:
-                atexit.register(maker._drop_database)
+            atexit.register(maker._drop_database)  # PostgreSQL; a SQLite template goes with its folder
+            atexit.register(shutil.rmtree, maker.workdir, ignore_errors=True)
         self._create_database(template)
 
     def _drop_database(self) -> None:
