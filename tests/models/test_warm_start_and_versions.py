@@ -48,7 +48,7 @@ def test_warm_start_beats_a_cold_start_on_five_examples_per_label(base):
     assert warm.status == cold.status == "succeeded"
     assert warm.base_model == "triage" and cold.base_model is None
     (warm_accuracy, warm_score), (cold_accuracy, cold_score) = _quality(http, "warm", EVAL_ROWS), _quality(http, "cold", EVAL_ROWS)
-    assert warm_accuracy >= cold_accuracy and warm_score > cold_score + 0.05, (warm_accuracy, cold_accuracy, warm_score, cold_score)
+    assert warm_accuracy >= cold_accuracy and warm_score > cold_score + 0.02, (warm_accuracy, cold_accuracy, warm_score, cold_score)
 
 
 def test_a_reused_suffix_adds_a_version_and_the_name_serves_the_latest(base):
