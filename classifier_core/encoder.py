@@ -71,9 +71,9 @@ TRUNK_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 class Encoder:
     """The frozen MiniLM: tokenizer, HF model (for embeddings) and per-layer weights for the functional forward.
 
-    ``trunk_dtype`` "bfloat16" runs the linears of frozen layers (those called without an adapter) in
-    bfloat16, for serving only: attention, norms and every adapted layer stay float32, and models are
-    trained over a float32 trunk. Measured by ``bench/bench_precision.py`` before it was offered.
+    ``trunk_dtype`` "bfloat16" runs the frozen base linears of every layer in bfloat16, for serving
+    only: the LoRA deltas, attention and norms stay float32, and models are trained over a float32
+    encoder. Measured by ``bench/bench_precision.py`` before it was offered.
     """
 
     def __init__(self, device: str, trunk_dtype: str = "float32") -> None:
@@ -160,33 +160,48 @@ class Encoder:
         scale: float = 1.0,
         dropout: float = 0.0,
         gate: torch.Tensor | None = None,
+        source: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """One BERT layer (post-LayerNorm); ``lora[name]`` adds ``scale * x A^T B^T`` to that linear.
 
-        With ``gate`` (batch x 1 x rank), the rank-space projection is multiplied by it instead of
-        applying ``scale``: prediction stacks several models' adapters in one ``A``/``B`` pair and the
-        gate keeps each row to its own model's block (zeros elsewhere, that model's scale inside).
+        Prediction stacks several models' adapters into one pass, in one of two forms. Stacked: ``A``
+        rows and ``B`` columns of all models side by side and ``gate`` (batch x 1 x total rank) keeps
+        each row to its own model's block (zeros elsewhere, that model's scale inside). Grouped: the
+        rows are equal consecutive blocks, one per model, ``A`` is models x in x rank, ``B`` is
+        models x rank x out (batched matmuls, no wasted rank) and ``gate`` is the scales, models x 1 x 1.
+
+        ``source = (states, rows)`` says ``hidden`` is ``states[rows]`` (one text's states repeated for
+        each model): the base query, key and value projections then run once per state row.
         """
         weights = self.layers[index]
-        low = self._low[index] if lora is None and self._low is not None else None  # a frozen layer, served low
+        low = self._low[index] if self._low is not None else None  # served low: every base linear
 
-        def linear(name: str, x: torch.Tensor) -> torch.Tensor:
-            if low is not None:
-                return F.linear(x.to(self.trunk_dtype), *low[name]).float()
-            weight, bias = weights.linear[name]
-            y = F.linear(x, weight, bias)
-            if lora is not None and name in lora:
-                a, b = lora[name]
-                if gate is None:
-                    y = y + F.linear(F.linear(x, a), b) * scale
-                else:
-                    y = y + F.linear(F.linear(x, a) * gate, b)
-            return y
+        def base(name: str, x: torch.Tensor) -> torch.Tensor:
+            if low is None:
+                return F.linear(x, *weights.linear[name])
+            return F.linear(x.to(self.trunk_dtype), *low[name]).float()
+
+        def linear(name: str, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+            y = base(name, x) if y is None else y
+            if lora is None or name not in lora:
+                return y
+            a, b = lora[name]
+            if a.dim() == 3:
+                blocks = x.reshape(a.shape[0], -1, x.shape[-1])
+                return y + torch.bmm(torch.bmm(blocks, a) * gate, b).view(y.shape)
+            if gate is None:
+                return y + F.linear(F.linear(x, a), b) * scale
+            return y + F.linear(F.linear(x, a) * gate, b)
 
         batch, length, width = hidden.shape
         heads = (batch, length, self.num_heads, width // self.num_heads)
-        projected = hidden if low is None else hidden.to(self.trunk_dtype)  # cast once for q, k and v
-        q, k, v = (linear(name, projected).view(heads).transpose(1, 2) for name in ("query", "key", "value"))
+        names = ("query", "key", "value")
+        states, rows = source if source is not None else (hidden, None)
+        states = states if low is None else states.to(self.trunk_dtype)  # cast once for q, k and v
+        bases = [base(name, states) for name in names]
+        if rows is not None:
+            bases = [y.index_select(0, rows) for y in bases]
+        q, k, v = (linear(name, hidden, y).view(heads).transpose(1, 2) for name, y in zip(names, bases))
         attn_mask = None if bool(mask.all()) else mask[:, None, None, :]
         context = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         context = context.transpose(1, 2).reshape(batch, length, width)

@@ -4,7 +4,9 @@ Work is a list of queries: one text's token ids and the models to run on it. The
 once per window, whatever the number of models. Each (window, model) pair then runs that model's
 adapted top layers; pairs of several models run as ONE batch: the base weights are shared, and the
 models' LoRA factors are stacked (``A`` rows and ``B`` columns side by side) with a per-row gate that
-keeps each row to its own model's block. Nine models cost one wider pass, not nine passes.
+keeps each row to its own model's block, or, when the rows come in equal blocks per model, as batched
+matmuls of each model's own factors. A text's base query, key and value projections in the first
+adapted layer are shared by its models too. Nine models cost one wider pass, not nine passes.
 """
 
 from __future__ import annotations
@@ -73,12 +75,17 @@ class Query:
 
 @dataclass
 class Stack:
-    """Several models' adapters side by side: ``lora[layer][name] = (A rows stacked, B columns stacked)``;
-    ``gates[j]`` is model j's gate row (its scale on its own rank block, zero elsewhere)."""
+    """Several models' adapters in one pass, in the two forms ``Encoder.layer`` takes. Stacked, for
+    rows in any order: ``lora[layer][name] = (A rows stacked, B columns stacked)`` and ``gates[j]``,
+    model j's gate row (its scale on its own rank block, zero elsewhere). Grouped, for rows in equal
+    blocks per model (one text, or texts asking for the same models), when the ranks are equal:
+    ``grouped[layer][name] = (A^T per model, B^T per model)`` and ``scales`` (models x 1 x 1)."""
 
     models: tuple[PreparedModel, ...]
     lora: dict[int, dict[str, LoraPair]]
     gates: torch.Tensor  # models x total rank
+    grouped: dict[int, dict[str, LoraPair]] | None
+    scales: torch.Tensor
     head_weight: torch.Tensor  # total labels x hidden
     head_bias: torch.Tensor
     label_offsets: list[int]
@@ -97,6 +104,12 @@ def batches(order: list[int], lengths: list[int]) -> list[list[int]]:
     if current:
         result.append(current)
     return result
+
+
+def equal_blocks(which: list[int], count: int) -> bool:
+    """Whether ``which`` (each row's model) is ``count`` equal consecutive blocks: 0..0, 1..1, ..."""
+    size, rest = divmod(len(which), count)
+    return rest == 0 and all(which[i] == i // size for i in range(len(which)))
 
 
 def to_prediction(model: PreparedModel, logits: torch.Tensor, windows: int) -> Prediction:
@@ -221,12 +234,18 @@ class Predictor:
 
     def _run_pairs(self, queries: Sequence[Query], pairs: list[_Pair], states: torch.Tensor, mask: torch.Tensor, sums: list) -> None:
         encoder = self.encoder
+        device = states.device
         rows = [pair.row for pair in pairs]
+        source = None
         if rows == list(range(states.shape[0])):
             x, m = states, mask
         else:
-            index = torch.tensor(rows, device=states.device)
+            index = torch.tensor(rows, device=device)
             x, m = states.index_select(0, index), mask.index_select(0, index)
+            used = sorted(set(rows))
+            if len(used) < len(rows):  # windows repeated for several models share their base q, k, v
+                at = {row: i for i, row in enumerate(used)}
+                source = (states.index_select(0, torch.tensor(used, device=device)), torch.tensor([at[row] for row in rows], device=device))
         models: list[PreparedModel] = []
         position: dict[int, int] = {}
         for pair in pairs:
@@ -240,10 +259,14 @@ class Predictor:
             offsets = [0]
         else:
             stack = self.stack(models)
-            which = torch.tensor([position[id(queries[p.query].models[p.slot])] for p in pairs], device=x.device)
-            gate = stack.gates.index_select(0, which).unsqueeze(1)
+            which = [position[id(queries[p.query].models[p.slot])] for p in pairs]
+            if stack.grouped is not None and equal_blocks(which, len(models)):
+                lora, gate = stack.grouped, stack.scales
+            else:
+                lora, gate = stack.lora, stack.gates.index_select(0, torch.tensor(which, device=device)).unsqueeze(1)
             for index in adapter.top_layers(models[0].config, encoder.num_layers):
-                x = encoder.layer(index, x, m, lora=stack.lora[index], gate=gate)
+                x = encoder.layer(index, x, m, lora=lora[index], gate=gate, source=source)
+                source = None
             logits = torch.nn.functional.linear(pool(x, m), stack.head_weight, stack.head_bias)
             offsets = stack.label_offsets
         values = logits.float().cpu().numpy()
@@ -270,25 +293,38 @@ class Predictor:
 
     def _build_stack(self, models: Sequence[PreparedModel]) -> Stack:
         config = models[0].config
-        targets = config["targets"]
-        lora: dict[int, dict[str, LoraPair]] = {}
-        for index in adapter.top_layers(config, self.encoder.num_layers):
-            lora[index] = {}
-            for name in targets:
-                a = torch.cat([model.state[adapter.lora_key(index, name, "A")] for model in models], dim=0)
-                b = torch.cat([model.state[adapter.lora_key(index, name, "B")] for model in models], dim=1)
-                lora[index][name] = (a, b)
+        layers = adapter.top_layers(config, self.encoder.num_layers)
+        factors = lambda index, name, part: [model.state[adapter.lora_key(index, name, part)] for model in models]  # noqa: E731
+        lora = {
+            index: {name: (torch.cat(factors(index, name, "A"), dim=0), torch.cat(factors(index, name, "B"), dim=1)) for name in config["targets"]}
+            for index in layers
+        }
         ranks = [int(model.config["rank"]) for model in models]
+        scales = [model.config["alpha"] / model.config["rank"] for model in models]
         gates = torch.zeros(len(models), sum(ranks), device=self.encoder.device)
         start = 0
-        for j, (model, rank) in enumerate(zip(models, ranks)):
-            gates[j, start : start + rank] = model.config["alpha"] / model.config["rank"]
+        for j, (scale, rank) in enumerate(zip(scales, ranks)):
+            gates[j, start : start + rank] = scale
             start += rank
+        grouped = None
+        if len(set(ranks)) == 1:
+            grouped = {
+                index: {
+                    name: (
+                        torch.stack([a.t() for a in factors(index, name, "A")]).contiguous(),
+                        torch.stack([b.t() for b in factors(index, name, "B")]).contiguous(),
+                    )
+                    for name in config["targets"]
+                }
+                for index in layers
+            }
         label_offsets = np.cumsum([0] + [len(model.labels) for model in models[:-1]]).tolist()
         return Stack(
             models=tuple(models),
             lora=lora,
             gates=gates,
+            grouped=grouped,
+            scales=torch.tensor(scales, device=self.encoder.device).view(-1, 1, 1),
             head_weight=torch.cat([model.state[adapter.HEAD_WEIGHT] for model in models], dim=0),
             head_bias=torch.cat([model.state[adapter.HEAD_BIAS] for model in models], dim=0),
             label_offsets=label_offsets,

@@ -84,7 +84,7 @@ def test_evaluate_without_examples_gives_none(single_model, multi_model) -> None
 
 
 
-def random_model(encoder, *, k: int, labels: list[str], seed: int):
+def random_model(encoder, *, k: int, labels: list[str], seed: int, rank: int = 8):
     """A model of any adapter depth with every weight random (B non-zero), as if trained."""
     from classifier_core import adapter
     from classifier_core.artifact import TrainedModel
@@ -92,7 +92,7 @@ def random_model(encoder, *, k: int, labels: list[str], seed: int):
     from classifier_core.encoder import STACK_ID
 
     generator = torch.Generator().manual_seed(seed)
-    config = adapter.adapter_config(k=k, rank=8, alpha=16, window=encoder.window)
+    config = adapter.adapter_config(k=k, rank=rank, alpha=2 * rank, window=encoder.window)
     state = adapter.init_state(encoder, config, len(labels), generator)
     state = {key: torch.randn(value.shape, generator=generator) * 0.05 for key, value in state.items()}
     return TrainedModel(labels=labels, mode=SINGLE_LABEL, stack=STACK_ID, state=state, config=config, thresholds=None)
@@ -118,9 +118,34 @@ def test_models_of_several_depths_stacked_equal_separate_calls(predictor, encode
     assert len(distinct) == len(models)  # every model answered with its own weights
 
 
+def test_both_forms_of_a_stacked_pass_equal_separate_calls(predictor, encoder) -> None:
+    """Texts asking for the same models run them grouped (batched matmuls per model); texts asking for
+    different lists, or models of different ranks, run them gated. Each answer equals the model alone."""
+    from classifier_core.prediction import Query, equal_blocks
+
+    same = [predictor.prepare(random_model(encoder, k=2, labels=["a", "b", "c"], seed=20 + n)) for n in range(3)]
+    narrow = predictor.prepare(random_model(encoder, k=2, labels=["a", "b"], seed=30, rank=4))
+    assert predictor.stack(same).grouped is not None
+    assert predictor.stack([*same, narrow]).grouped is None
+    assert equal_blocks([0, 0, 1, 1, 2, 2], 3) and equal_blocks([0, 1, 2], 3)
+    assert not equal_blocks([0, 1, 0, 1], 2) and not equal_blocks([0, 0, 0, 1], 2) and not equal_blocks([0, 0, 1], 2)
+
+    ids = predictor.token_ids(TEXTS)
+    grouped = predictor.run([Query(row, same) for row in ids])
+    lists = [same, same[:2], [same[2], narrow, same[0]], [narrow]]
+    gated = predictor.run([Query(row, models) for row, models in zip(ids, lists)])
+    for model_lists, answers in (([same] * len(ids), grouped), (lists, gated)):
+        for text, models, answer in zip(TEXTS, model_lists, answers):
+            for model, joint in zip(models, answer):
+                (alone,) = predictor.predict(model, [text])
+                assert max(abs(x - y) for x, y in zip(joint.scores, alone.scores)) <= 1e-5
+    assert grouped[1][0].scores != grouped[1][1].scores  # each model answered with its own weights
+
+
 def test_a_bfloat16_trunk_serves_the_same_answers_within_its_precision(single_model, multi_model) -> None:
-    """REFLEX_TRUNK_DTYPE=bfloat16: frozen layers' linears in bfloat16, adapted layers in float32. The
-    same labels, scores within 0.03, and stacked models still equal separate calls."""
+    """REFLEX_TRUNK_DTYPE=bfloat16: every frozen base linear in bfloat16, LoRA deltas in float32. The
+    same labels, scores within 0.03, and stacked models equal separate calls within 1e-3 (bfloat16
+    kernels round a little differently with the number of rows in a pass)."""
     from classifier_core.encoder import load_encoder
     from classifier_core.prediction import Predictor
 
@@ -138,7 +163,7 @@ def test_a_bfloat16_trunk_serves_the_same_answers_within_its_precision(single_mo
     together = low.predict_many(models, TEXTS)
     for model, row in zip(models, together):
         for joint, alone in zip(row, low.predict(model, TEXTS)):
-            assert max(abs(x - y) for x, y in zip(joint.scores, alone.scores)) <= 1e-5
+            assert max(abs(x - y) for x, y in zip(joint.scores, alone.scores)) <= 1e-3
     with pytest.raises(ValueError):
         load_encoder("cpu", "float8")
 
