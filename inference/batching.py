@@ -56,7 +56,7 @@ class _Work:
 class ThreadPolicy:
     small: int = 1
     large: int = 1
-    large_pass_tokens: int = 128
+    large_pass_tokens: int = 64
 
     def threads_for(self, queries: Sequence[Query]) -> int:
         """Torch threads for a pass: tokens (with [CLS]/[SEP]) times models, summed over its texts."""

@@ -186,7 +186,7 @@ REFLEX_CANCEL_GRACE_SECONDS = env_float("REFLEX_CANCEL_GRACE_SECONDS", 3.0)
 # Torch threads per process (DESIGN.md "Threads": scale with processes, not threads).
 REFLEX_WEB_TORCH_THREADS = env_int("REFLEX_WEB_TORCH_THREADS", 1)  # a small prediction pass
 REFLEX_WEB_TORCH_THREADS_LARGE = env_int("REFLEX_WEB_TORCH_THREADS_LARGE", 2)  # a large one (inference/batching.py)
-REFLEX_WEB_LARGE_PASS_TOKENS = env_int("REFLEX_WEB_LARGE_PASS_TOKENS", 128)  # tokens x models that make a pass large
+REFLEX_WEB_LARGE_PASS_TOKENS = env_int("REFLEX_WEB_LARGE_PASS_TOKENS", 64)  # tokens x models that make a pass large
 REFLEX_TRAINING_THREADS = env_int("REFLEX_TRAINING_THREADS", 2)
 REFLEX_DEVICE = env_str("REFLEX_DEVICE", "")  # empty: CUDA when present, else CPU
 # Precision of the frozen layers' linears when serving: "float32", "bfloat16", or "auto" (bfloat16 on a
