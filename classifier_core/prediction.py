@@ -67,10 +67,12 @@ class PreparedModel:
 
 @dataclass
 class Query:
-    """One text (content token ids) and the models to run on it."""
+    """One text (content token ids) and the models to run on it; ``part`` (start, stop) reads only
+    those of its windows (a long text can be read a slice at a time, see ``Predictor.logit_sums``)."""
 
     ids: list[int]
     models: Sequence[PreparedModel]
+    part: tuple[int, int] | None = None
 
 
 @dataclass
@@ -124,6 +126,11 @@ def to_prediction(model: PreparedModel, logits: torch.Tensor, windows: int) -> P
     return Prediction(scores=scores, selected=selected, windows=windows)
 
 
+def finish(model: PreparedModel, total: np.ndarray, windows: int) -> Prediction:
+    """The prediction from a text's logits summed over its ``windows`` windows."""
+    return to_prediction(model, torch.from_numpy(total / windows), windows)
+
+
 def signature(model: PreparedModel) -> tuple:
     """Models whose adapters can share a pass: same adapted layers and targets (ranks may differ)."""
     return model.k, tuple(model.config["targets"])
@@ -174,10 +181,23 @@ class Predictor:
         return [[answers[j][i] for j in range(len(texts))] for i in range(len(models))]
 
     def run(self, queries: Sequence[Query]) -> list[list[Prediction]]:
-        """``result[q][m]``: query q's m-th model. Every window of every query goes through the trunk
-        in length-sorted batches; the windows' logits are averaged per (text, model)."""
-        encoder = self.encoder
-        spans = [encoder.windows(query.ids) for query in queries]
+        """``result[q][m]``: query q's m-th model, over all of the text's windows (logits averaged)."""
+        counts = [self.window_count(query.ids) for query in queries]
+        sums = self.logit_sums([Query(query.ids, query.models) for query in queries])
+        return [
+            [finish(model, total, count) for model, total in zip(query.models, totals)]
+            for query, totals, count in zip(queries, sums, counts)
+        ]
+
+    def window_count(self, ids: list[int]) -> int:
+        return len(self.encoder.windows(ids))
+
+    def logit_sums(self, queries: Sequence[Query]) -> list[list[np.ndarray]]:
+        """``result[q][m]``: query q's m-th model's logits summed over the windows the query reads
+        (all, or its ``part``). Every window of every query goes through the trunk once, in
+        length-sorted batches."""
+        spans = [self.encoder.windows(query.ids) for query in queries]
+        spans = [windows if query.part is None else windows[slice(*query.part)] for query, windows in zip(queries, spans)]
         flat = [span for windows in spans for span in windows]
         owner = [q for q, windows in enumerate(spans) for _ in windows]
         sums = [[np.zeros(len(model.labels), dtype=np.float32) for model in query.models] for query in queries]
@@ -186,13 +206,7 @@ class Predictor:
         with torch.inference_mode():
             for batch in batches(order, lengths):
                 self._run_batch(queries, [flat[i] for i in batch], [owner[i] for i in batch], sums)
-        return [
-            [
-                to_prediction(model, torch.from_numpy(total / len(spans[q])), len(spans[q]))
-                for model, total in zip(query.models, sums[q])
-            ]
-            for q, query in enumerate(queries)
-        ]
+        return sums
 
     def _run_batch(self, queries: Sequence[Query], rows: list[list[int]], owners: list[int], sums: list) -> None:
         encoder = self.encoder

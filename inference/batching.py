@@ -2,15 +2,20 @@
 
 Requests put rows (a text and the prepared models to run on it) in a bounded queue and wait on a
 future. The inference thread takes what is queued, waits a few milliseconds more while it expects
-company (as many rows as its previous pass took, at most ``REFLEX_BATCH_WINDOW_MS``), and runs all of
-it as one forward pass. A full queue is refused at once (``QueueFull`` → 429), never waited on.
+company (as many rows as its previous pass took, at most ``REFLEX_BATCH_WINDOW_MS``), and runs it in
+forward passes. A full queue is refused at once (``QueueFull`` → 429), never waited on.
+
+Rows in progress take turns: each pass reads at most ``SLICE_WINDOWS`` windows of each row and at most
+``REFLEX_BATCH_MAX_ROWS`` windows in all, so a long text (up to 300 windows, seconds of work) or a
+300-row batch is read over several passes while requests that arrive meanwhile join the next pass
+instead of waiting for it to finish. A row whose caller has gone stops being read.
 
 One thread owns torch, so torch's own threads are the only parallelism inside inference, and they are
 set per pass by its size (DESIGN.md "Threads"): a small pass (one request, a few texts) runs on
 ``REFLEX_WEB_TORCH_THREADS`` (1: the event loop keeps the other core for HTTP, and a second thread
 buys nothing over HTTP), a pass of at least ``REFLEX_WEB_LARGE_PASS_TOKENS`` tokens (summed over
-texts and the models run on each: a busy server's gathered requests, a batch request, a long text) on
-``REFLEX_WEB_TORCH_THREADS_LARGE`` (2), where the second core pays for itself.
+texts and the models run on each: a busy server's gathered requests, nine models on one text, a
+batch, a long text) on ``REFLEX_WEB_TORCH_THREADS_LARGE`` (2), where the second core pays for itself.
 """
 
 from __future__ import annotations
@@ -27,9 +32,14 @@ from dataclasses import dataclass
 import torch
 from django.conf import settings
 
-from classifier_core.prediction import Prediction, PreparedModel, Query, TextTooLong
+import numpy as np
+
+from classifier_core.encoder import WINDOW
+from classifier_core.prediction import Prediction, PreparedModel, Query, TextTooLong, finish
 
 logger = logging.getLogger(__name__)
+
+SLICE_WINDOWS = 4  # windows of one row read per pass (about 0.15 s of a long text on 2 cores)
 
 
 @dataclass
@@ -52,6 +62,19 @@ class _Work:
     wanted: Callable[[], bool]  # False once the caller has gone (a cancelled request)
 
 
+@dataclass
+class _Task:
+    """One row of a taken work, read a slice of windows per pass; ``sums`` are its logit sums so far."""
+
+    work: _Work
+    results: list  # the work's row results, filled as its rows finish
+    row: int
+    query: Query
+    windows: int
+    read: int = 0
+    sums: list[np.ndarray] | None = None
+
+
 @dataclass(frozen=True)
 class ThreadPolicy:
     small: int = 1
@@ -59,9 +82,15 @@ class ThreadPolicy:
     large_pass_tokens: int = 64
 
     def threads_for(self, queries: Sequence[Query]) -> int:
-        """Torch threads for a pass: tokens (with [CLS]/[SEP]) times models, summed over its texts."""
-        work = sum((len(query.ids) + 2) * len(query.models) for query in queries)
+        """Torch threads for a pass: tokens (with [CLS]/[SEP]) times models, summed over its texts (a
+        text read in part counts the windows it reads)."""
+        work = sum(tokens_read(query) * len(query.models) for query in queries)
         return self.large if work >= self.large_pass_tokens else self.small
+
+
+def tokens_read(query: Query) -> int:
+    whole = len(query.ids) + 2
+    return whole if query.part is None else min(whole, (query.part[1] - query.part[0]) * WINDOW)
 
 
 class BatchingEngine:
@@ -87,6 +116,7 @@ class BatchingEngine:
         self._expected = 1  # rows the previous pass took: how many to wait for
         self.passes = 0
         self.rows_done = 0
+        self.windows_read = 0
 
     # -- submitting ------------------------------------------------------------------------------
 
@@ -132,69 +162,107 @@ class BatchingEngine:
 
     # -- the inference thread --------------------------------------------------------------------
 
-    def _take(self) -> list[_Work]:
+    def _take(self, wait: bool, room: int) -> list[_Work]:
+        """Queued works of at most ``room`` rows (at least one work when ``wait``, then waiting for the
+        first and for the company expected); none without waiting when ``wait`` is false."""
         with self._condition:
-            while not self._queue:
-                self._condition.wait()
-            target = min(self._expected, self.batch_rows)
-            deadline = time.monotonic() + self.window_s
-            while self._queued_rows < target:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._condition.wait(remaining)
+            if wait:
+                while not self._queue:
+                    self._condition.wait()
+                target = min(self._expected, self.batch_rows)
+                deadline = time.monotonic() + self.window_s
+                while self._queued_rows < target:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._condition.wait(remaining)
             taken: list[_Work] = []
             rows = 0
-            while self._queue and (not taken or rows + len(self._queue[0].rows) <= self.batch_rows):
+            while self._queue and ((wait and not taken) or rows + len(self._queue[0].rows) <= room):
                 work = self._queue.popleft()
                 self._queued_rows -= len(work.rows)
                 rows += len(work.rows)
                 taken.append(work)
-            self._expected = max(1, rows)
+            if wait:
+                self._expected = max(1, rows)
             return taken
 
     def _serve(self) -> None:
         predictor = None
+        tasks: deque[_Task] = deque()  # rows in progress, in turn order
         while True:
-            works = [work for work in self._take() if work.wanted()]
-            if not works:
-                continue
+            works = [work for work in self._take(wait=not tasks, room=self.batch_rows - len(tasks)) if work.wanted()]
             try:
                 predictor = predictor or self.predictor_factory()
-                results: list = self._run(predictor, works)
-            except Exception as error:  # a bug or out of memory: fail this pass, keep serving
+                tasks.extend(self._admit(predictor, works))
+                self._pass(predictor, tasks)
+            except Exception as error:  # a bug or out of memory: fail the works in progress, keep serving
                 logger.exception("prediction pass failed")
-                results = [error] * len(works)
-            for work, result in zip(works, results):
-                try:
-                    work.deliver(result)
-                except RuntimeError:  # the caller's event loop has closed (shutdown): nobody to tell
-                    pass
+                failed = {id(task.work): task.work for task in tasks} | {id(work): work for work in works}
+                tasks.clear()
+                for work in failed.values():
+                    self._deliver(work, error)
 
-    def _run(self, predictor, works: list[_Work]) -> list[list[RowResult]]:
-        results: list[list[RowResult | None]] = []
-        queries: list[Query] = []
-        places: list[tuple[int, int]] = []
+    @staticmethod
+    def _deliver(work: _Work, result) -> None:
+        try:
+            work.deliver(result)
+        except (RuntimeError, concurrent.futures.InvalidStateError):  # the caller's loop has closed, or it was told
+            pass
+
+    def _admit(self, predictor, works: list[_Work]) -> list[_Task]:
+        """Tokenise the works' rows into tasks; a row over the token limit is answered at once."""
+        tasks: list[_Task] = []
+        if not works:
+            return tasks
         encoded = iter(predictor.encoder.token_ids([row.text for work in works for row in work.rows]))
-        for w, work in enumerate(works):
-            results.append([None] * len(work.rows))
+        for work in works:
+            results: list = [None] * len(work.rows)
+            mine = []
             for r, row in enumerate(work.rows):
                 ids = next(encoded)
                 if len(ids) > predictor.max_tokens:
-                    results[w][r] = TextTooLong(r, len(ids), predictor.max_tokens)
-                    continue
-                queries.append(Query(ids, row.models))
-                places.append((w, r))
-        if queries:
-            threads = self.threads.threads_for(queries)
-            if threads != self.threads_now:
-                torch.set_num_threads(threads)
-                self.threads_now = threads
-            for (w, r), predictions in zip(places, predictor.run(queries)):
-                results[w][r] = predictions
+                    results[r] = TextTooLong(r, len(ids), predictor.max_tokens)
+                else:
+                    mine.append(_Task(work, results, r, Query(ids, row.models), predictor.window_count(ids)))
+            if mine:
+                tasks.extend(mine)
+            else:
+                self._deliver(work, results)
+        return tasks
+
+    def _pass(self, predictor, tasks: deque[_Task]) -> None:
+        """One forward pass over the next slice of as many tasks as fit, in turn; finished rows are
+        answered, unfinished ones go to the back of the line."""
+        for task in [task for task in tasks if not task.work.wanted()]:
+            tasks.remove(task)  # the caller has gone: stop reading its rows
+        chosen: list[_Task] = []
+        budget = self.batch_rows
+        while tasks and budget > 0:
+            task = tasks.popleft()
+            stop = min(task.windows, task.read + SLICE_WINDOWS, task.read + budget)
+            task.query.part = (task.read, stop)
+            budget -= stop - task.read
+            chosen.append(task)
+        if not chosen:
+            return
+        queries = [task.query for task in chosen]
+        threads = self.threads.threads_for(queries)
+        if threads != self.threads_now:
+            torch.set_num_threads(threads)
+            self.threads_now = threads
+        for task, sums in zip(chosen, predictor.logit_sums(queries)):
+            task.sums = sums if task.sums is None else [total + more for total, more in zip(task.sums, sums)]
+            task.read = task.query.part[1]
+            self.windows_read += task.read - task.query.part[0]
+            if task.read < task.windows:
+                tasks.append(task)
+                continue
+            task.results[task.row] = [finish(model, total, task.windows) for model, total in zip(task.query.models, task.sums)]
+            self.rows_done += 1
+            if all(result is not None for result in task.results):
+                self._deliver(task.work, task.results)
         self.passes += 1
-        self.rows_done += len(queries)
-        return results  # type: ignore[return-value]
 
 
 _engine: BatchingEngine | None = None

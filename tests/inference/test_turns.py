@@ -1,0 +1,78 @@
+"""Rows in progress take turns in the inference thread: a long text is read a few windows per pass, so
+a request that arrives meanwhile is answered long before it, and a row whose caller has gone stops
+being read. The engine runs with the real encoder and its own inference thread."""
+
+import asyncio
+import concurrent.futures
+import time
+
+import pytest
+
+from classifier_core.encoder import load_encoder
+from classifier_core.prediction import Predictor
+from inference.batching import SLICE_WINDOWS, BatchingEngine, Row, ThreadPolicy
+from tests.classifier_core.test_prediction import random_model
+
+SHORT = "I was charged twice for my subscription this month"
+LONG = " ".join(["The customer wrote at length about billing, refunds and a broken login page."] * 700)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    predictor = Predictor(load_encoder("cpu"))
+    engine = BatchingEngine(
+        predictor_factory=lambda: predictor,
+        max_queue_rows=1024,
+        batch_rows=64,
+        window_s=0.001,
+        threads=ThreadPolicy(small=1, large=2, large_pass_tokens=64),
+    )
+    model = predictor.prepare(random_model(predictor.encoder, k=2, labels=["a", "b", "c"], seed=5))
+    return engine, predictor, model
+
+
+def wait_until(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_short_request_is_answered_while_a_long_text_is_read(engine) -> None:
+    engine, predictor, model = engine
+    windows = predictor.window_count(predictor.token_ids([LONG])[0])
+    assert windows >= 40
+    before = engine.windows_read
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        long_call = pool.submit(engine.predict_sync, [Row(SHORT, [model]), Row(LONG, [model]), Row("thanks", [model])], 600)
+        wait_until(lambda: engine.windows_read > before)  # the long text is being read
+        started = time.monotonic()
+        (quick,) = engine.predict_sync([Row(SHORT, [model])], timeout=60)
+        quick_s = time.monotonic() - started
+        assert not long_call.done(), "the short request waited for the long text"
+        first, long, last = long_call.result()
+    assert quick_s < 2.0
+    # Read in turns, the answers are those of each text alone.
+    expected = predictor.predict(model, [SHORT, LONG, "thanks"])
+    for got, want in zip([first[0], long[0], last[0], quick[0]], [*expected, expected[0]]):
+        assert got.windows == want.windows
+        assert max(abs(x - y) for x, y in zip(got.scores, want.scores)) <= 1e-5
+    assert long[0].windows == windows
+
+
+def test_a_row_whose_caller_left_stops_being_read(engine) -> None:
+    engine, predictor, model = engine
+    windows = predictor.window_count(predictor.token_ids([LONG])[0])
+
+    async def leave_early() -> int:
+        before = engine.windows_read
+        call = asyncio.ensure_future(engine.predict([Row(LONG, [model])]))
+        while engine.windows_read == before:
+            await asyncio.sleep(0.005)
+        call.cancel()
+        return before
+
+    before = asyncio.run(leave_early())
+    engine.predict_sync([Row(SHORT, [model])], timeout=60)  # a pass after the caller left
+    read = engine.windows_read - before
+    assert read < windows - 2 * SLICE_WINDOWS, f"read {read} of {windows} windows after the caller left"
