@@ -110,6 +110,25 @@ async def alternating(port: int, key: str, bodies: list[dict], rounds: int) -> l
     return result
 
 
+async def long_with_short_ones(port: int, key: str, name: str, text: str) -> tuple[dict, float, list[float]]:
+    """One long text, and one client's short requests one after another while it is read."""
+    long_connection, short_connection = await Connection(port, key).open(), await Connection(port, key).open()
+    started = time.perf_counter()
+    call = asyncio.ensure_future(long_connection.post("/reflex/predict", json.dumps({"model": name, "text": text}).encode()))
+    await asyncio.sleep(0.5)
+    short = json.dumps({"model": name, "text": SHORT}).encode()
+    times: list[float] = []
+    while not call.done():
+        sent = time.perf_counter()
+        await short_connection.post("/reflex/predict", short)
+        times.append((time.perf_counter() - sent) * 1000)
+    _, payload = await call
+    long_ms = (time.perf_counter() - started) * 1000
+    long_connection.close()
+    short_connection.close()
+    return json.loads(payload), long_ms, times
+
+
 async def throughput(port: int, key: str, body: dict, clients: int, seconds: float) -> tuple[float, int, list[float]]:
     """Closed loop: each client sends its next request when the last one is answered."""
     data = json.dumps(body).encode()
@@ -332,15 +351,19 @@ def main() -> None:
         rows.append(("batch of 300 rows (min / median)", f"{best:.0f} / {statistics.median(batch_times):.0f} ms = {300 / best * 1000:.0f} rows/s"))
 
         long_text = " ".join(["The customer wrote a very long complaint about billing and refunds."] * 4600)
+        long_answer, long_ms, meanwhile = run(long_with_short_ones(port, key, name, long_text))
         with httpx.Client(base_url=service.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=600) as http:
-            started = time.perf_counter()
-            long_answer = http.post("/reflex/predict", json={"model": name, "text": long_text}).json()
-            long_ms = (time.perf_counter() - started) * 1000
             over = http.post("/reflex/predict", json={"model": name, "text": long_text + " extra" * 6000})
         rows.append(
             (
                 "long text (~60k tokens)",
                 f"{long_answer['windows']} windows, {long_ms:.0f} ms; over 65,536 tokens: {over.status_code} {over.json()['error']['code']}",
+            )
+        )
+        rows.append(
+            (
+                "short text while the long one is read",
+                f"p50 {percentile(meanwhile, 50):.1f} ms, max {max(meanwhile):.1f} ms ({len(meanwhile)} requests, one client)",
             )
         )
 

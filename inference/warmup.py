@@ -2,6 +2,7 @@
 loads the encoder, runs the inference thread through each path (short and long windows, one model and
 stacked models) with a throwaway zero adapter, then loads the default Reflexes into the model cache."""
 
+import gc
 import logging
 import threading
 
@@ -62,6 +63,10 @@ def warm() -> None:
             model_cache.get(pk)
     finally:
         connection.close()
+    # Everything loaded so far (Django, torch, transformers, the encoder) lives as long as the process:
+    # out of the collector's sight, a full collection no longer walks it. Measured under 32 clients:
+    # full collections stalled every request for 190-320 ms, every few seconds.
+    gc.freeze()
 
 
 def _warm_logged() -> None:
