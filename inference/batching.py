@@ -163,8 +163,9 @@ class BatchingEngine:
     # -- the inference thread --------------------------------------------------------------------
 
     def _take(self, wait: bool, room: int) -> list[_Work]:
-        """Queued works of at most ``room`` rows (at least one work when ``wait``, then waiting for the
-        first and for the company expected); none without waiting when ``wait`` is false."""
+        """Queued works while fewer than ``room`` rows are taken (the last may overshoot: a big batch
+        is not held back behind rows in progress); with ``wait``, first waits for work and for the
+        company expected, else takes only what is already queued."""
         with self._condition:
             if wait:
                 while not self._queue:
@@ -178,7 +179,7 @@ class BatchingEngine:
                     self._condition.wait(remaining)
             taken: list[_Work] = []
             rows = 0
-            while self._queue and ((wait and not taken) or rows + len(self._queue[0].rows) <= room):
+            while self._queue and (rows < room or (wait and not taken)):
                 work = self._queue.popleft()
                 self._queued_rows -= len(work.rows)
                 rows += len(work.rows)

@@ -76,3 +76,24 @@ def test_a_row_whose_caller_left_stops_being_read(engine) -> None:
     engine.predict_sync([Row(SHORT, [model])], timeout=60)  # a pass after the caller left
     read = engine.windows_read - before
     assert read < windows - 2 * SLICE_WINDOWS, f"read {read} of {windows} windows after the caller left"
+
+
+def test_a_batch_bigger_than_a_pass_is_not_held_behind_a_long_text(engine) -> None:
+    """100 rows (more than the 64 a pass reads) arriving while a long text is read are taken at once
+    and read in turns beside it, and so is a short request queued behind them."""
+    engine, predictor, model = engine
+    before = engine.windows_read
+    rows = [Row(f"{SHORT} ({i})", [model]) for i in range(100)]
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        long_call = pool.submit(engine.predict_sync, [Row(LONG, [model])], 600)
+        wait_until(lambda: engine.windows_read > before)
+        batch_call = pool.submit(engine.predict_sync, rows, 60)
+        (quick,) = engine.predict_sync([Row("thanks", [model])], timeout=60)
+        batch = batch_call.result()
+        assert not long_call.done(), "the batch waited for the long text"
+        long_call.result()
+    expected = predictor.predict(model, [row.text for row in rows[:3]])
+    assert len(batch) == 100
+    for got, want in zip(batch, expected):
+        assert max(abs(x - y) for x, y in zip(got[0].scores, want.scores)) <= 1e-5
+    assert quick[0].windows == 1
