@@ -76,22 +76,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def latencies(port: int, key: str, path: str, body: dict, count: int) -> list[float]:
-    connection = await Connection(port, key).open()
-    data = json.dumps(body).encode()
-    result = []
-    try:
-        for _ in range(count):
-            started = time.perf_counter()
-            status, payload = await connection.post(path, data)
-            if status != 200:
-                raise RuntimeError(f"{status}: {payload[:300]!r}")
-            result.append((time.perf_counter() - started) * 1000)
-    finally:
-        connection.close()
-    return result
+    return (await alternating(port, key, [body], count, path))[0]
 
 
-async def alternating(port: int, key: str, bodies: list[dict], rounds: int) -> list[list[float]]:
+async def alternating(port: int, key: str, bodies: list[dict], rounds: int, path: str = "/reflex/predict") -> list[list[float]]:
     """Latencies of ``bodies`` sent in turn on one connection, ``rounds`` times: a drift in the
     machine's load falls on each body alike, so their ratio holds on a noisy box."""
     connection = await Connection(port, key).open()
@@ -101,7 +89,7 @@ async def alternating(port: int, key: str, bodies: list[dict], rounds: int) -> l
         for _ in range(rounds):
             for times, data in zip(result, payloads):
                 started = time.perf_counter()
-                status, payload = await connection.post("/reflex/predict", data)
+                status, payload = await connection.post(path, data)
                 if status != 200:
                     raise RuntimeError(f"{status}: {payload[:300]!r}")
                 times.append((time.perf_counter() - started) * 1000)

@@ -116,13 +116,20 @@ class Encoder:
         """Content token ids (no special tokens), whole: callers window them or refuse them."""
         return self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
 
-    def windows(self, ids: list[int]) -> list[list[int]]:
-        """Overlapping windows of at most ``window`` tokens, each with [CLS] ... [SEP]."""
+    def window_starts(self, ids: list[int]) -> list[int]:
+        """Where each overlapping window of at most ``window`` tokens starts in ``ids``."""
         size = self.window - 2
         starts = [0]
         while starts[-1] + size < len(ids):
             starts.append(starts[-1] + self.stride)
-        return [[self.cls_id, *ids[start : start + size], self.sep_id] for start in starts]
+        return starts
+
+    def windows(self, ids: list[int], part: tuple[int, int] | None = None) -> list[list[int]]:
+        """The overlapping windows (or those of ``part``, a (start, stop) range of them), each with
+        [CLS] ... [SEP]."""
+        starts = self.window_starts(ids)
+        size = self.window - 2
+        return [[self.cls_id, *ids[start : start + size], self.sep_id] for start in starts[slice(*(part or (None,)))]]
 
     def first_window(self, ids: list[int]) -> list[int]:
         return [self.cls_id, *ids[: self.window - 2], self.sep_id]

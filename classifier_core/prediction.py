@@ -190,14 +190,13 @@ class Predictor:
         ]
 
     def window_count(self, ids: list[int]) -> int:
-        return len(self.encoder.windows(ids))
+        return len(self.encoder.window_starts(ids))
 
     def logit_sums(self, queries: Sequence[Query]) -> list[list[np.ndarray]]:
         """``result[q][m]``: query q's m-th model's logits summed over the windows the query reads
         (all, or its ``part``). Every window of every query goes through the trunk once, in
         length-sorted batches."""
-        spans = [self.encoder.windows(query.ids) for query in queries]
-        spans = [windows if query.part is None else windows[slice(*query.part)] for query, windows in zip(queries, spans)]
+        spans = [self.encoder.windows(query.ids, query.part) for query in queries]
         flat = [span for windows in spans for span in windows]
         owner = [q for q, windows in enumerate(spans) for _ in windows]
         sums = [[np.zeros(len(model.labels), dtype=np.float32) for model in query.models] for query in queries]

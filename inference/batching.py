@@ -29,10 +29,9 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from django.conf import settings
-
-import numpy as np
 
 from classifier_core.encoder import WINDOW
 from classifier_core.prediction import Prediction, PreparedModel, Query, TextTooLong, finish
