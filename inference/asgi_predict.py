@@ -13,7 +13,6 @@ JSON (400), and every error rendered by ``reflex_project.api.errors.response_for
 import asyncio
 import json
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 
@@ -23,9 +22,9 @@ from accounts.models import Account, ApiKey
 from inference import lookups
 from inference.connections import in_db_thread
 from inference.views import LARGE_BODY, answer_predict, answer_predict_batch
-from reflex_project.api.errors import ApiError, InvalidRequest, RateLimited, RequestTooLarge, error_body, response_for
+from reflex_project.api.errors import ApiError, InvalidRequest, RequestTooLarge, error_body, response_for
 from reflex_project.api.json_body import read_json_object
-from reflex_project.api.throttling import PredictThrottle
+from reflex_project.api.throttling import check_predict_rate, predict_rate_is_local
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +49,7 @@ class _Disconnected(Exception):
     pass
 
 
-def _throttle_inline() -> bool:
-    """A per-process cache is a dict behind a lock: cheaper to use on the loop than to leave it."""
-    return settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
-
-
-THROTTLE_INLINE = _throttle_inline()
+THROTTLE_INLINE = predict_rate_is_local()  # counted in memory: cheaper on the loop than leaving it
 
 
 def _header(scope: dict, name: bytes) -> str:
@@ -70,16 +64,9 @@ def _too_large() -> RequestTooLarge:
     return RequestTooLarge(f"Request body is larger than the {limit_mib} MiB limit.")
 
 
-def _check_rate(api_key: ApiKey) -> None:
-    throttle = PredictThrottle()
-    if not throttle.allow_request(SimpleNamespace(auth=api_key), None):
-        wait = throttle.wait()
-        raise RateLimited("Rate limit exceeded; retry shortly.", retry_after=max(1, math.ceil(wait or 1)))
-
-
 def _authenticate_and_check_rate(header: str) -> ApiKey:
     api_key = lookups.authenticate_key(header)
-    _check_rate(api_key)
+    check_predict_rate(api_key)
     return api_key
 
 
@@ -89,9 +76,9 @@ async def _authenticate(scope: dict) -> Account:
     if api_key is None:
         api_key = await in_db_thread(_authenticate_and_check_rate, header)
     elif THROTTLE_INLINE:
-        _check_rate(api_key)
+        check_predict_rate(api_key)
     else:
-        await in_db_thread(_check_rate, api_key)
+        await in_db_thread(check_predict_rate, api_key)
     return api_key.account
 
 

@@ -2,12 +2,10 @@
 would serialise concurrent predictions before the batching engine could gather them.
 
 Same contract as the DRF views: Bearer key (``ApiKeyAuthentication``), the per-key predict rate
-(``PredictThrottle``), strict JSON, and errors rendered by ``reflex_project.api.errors``.
+(``check_predict_rate``), strict JSON, and errors rendered by ``reflex_project.api.errors``.
 """
 
-import math
 from collections.abc import Awaitable, Callable
-from types import SimpleNamespace
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -17,9 +15,9 @@ from inference import services
 from inference.connections import in_db_thread
 from inference.validation import parse_batch, parse_model_names, parse_text
 from reflex_project.api.authentication import ApiKeyAuthentication
-from reflex_project.api.errors import ApiError, InvalidRequest, RateLimited, response_for
+from reflex_project.api.errors import ApiError, InvalidRequest, response_for
 from reflex_project.api.json_body import read_json_object
-from reflex_project.api.throttling import PredictThrottle
+from reflex_project.api.throttling import check_predict_rate
 
 LARGE_BODY = 256 * 1024  # bodies above this are parsed off the event loop
 
@@ -27,10 +25,7 @@ LARGE_BODY = 256 * 1024  # bodies above this are parsed off the event loop
 def _authenticate(request: HttpRequest) -> Account:
     """The key's account, after the per-key predict rate (runs in a database thread)."""
     _, api_key = ApiKeyAuthentication().authenticate(request)
-    throttle = PredictThrottle()
-    if not throttle.allow_request(SimpleNamespace(auth=api_key), None):
-        wait = throttle.wait()
-        raise RateLimited("Rate limit exceeded; retry shortly.", retry_after=max(1, math.ceil(wait or 1)))
+    check_predict_rate(api_key)
     return api_key.account
 
 
