@@ -200,7 +200,7 @@ if REFLEX_TRUNK_DTYPE not in ("auto", "float32", "bfloat16"):
 REFLEX_MODEL_CACHE_BYTES = env_int("REFLEX_MODEL_CACHE_BYTES", 512 * 1024 * 1024)  # prepared versions in memory
 REFLEX_WARM_ENCODER = env_bool("REFLEX_WARM_ENCODER", True)  # load + exercise the encoder as the web process starts
 # Micro-batching (inference/batching.py): concurrent predictions share forward passes.
-REFLEX_BATCH_WINDOW_MS = env_float("REFLEX_BATCH_WINDOW_MS", 3.0)  # longest wait to gather a pass
+REFLEX_BATCH_WINDOW_MS = env_float("REFLEX_BATCH_WINDOW_MS", 8.0)  # longest wait to gather a pass
 REFLEX_BATCH_MAX_ROWS = env_int("REFLEX_BATCH_MAX_ROWS", 64)  # requests' rows gathered into one pass
 REFLEX_BATCH_QUEUE_ROWS = env_int("REFLEX_BATCH_QUEUE_ROWS", 1024)  # beyond this, 429 (>= 300: one full batch)
 REFLEX_PREDICT_MAX_TOKENS = env_int("REFLEX_PREDICT_MAX_TOKENS", 65_536)  # read in overlapping windows

@@ -1,0 +1,55 @@
+"""How the inference thread gathers a pass: it waits (at most the window) for the company it expects,
+and a pass that happened to start with few rows does not teach it to expect one row at a time."""
+
+import concurrent.futures
+import time
+
+import pytest
+
+from classifier_core.encoder import load_encoder
+from classifier_core.prediction import Predictor
+from inference.batching import BatchingEngine, Row, ThreadPolicy
+from tests.classifier_core.test_prediction import random_model
+
+WINDOW_S = 0.4
+
+
+@pytest.fixture(scope="module")
+def engine():
+    predictor = Predictor(load_encoder("cpu"))
+    engine = BatchingEngine(
+        predictor_factory=lambda: predictor,
+        max_queue_rows=1024,
+        batch_rows=64,
+        window_s=WINDOW_S,
+        threads=ThreadPolicy(small=1, large=1, large_pass_tokens=64),
+    )
+    model = predictor.prepare(random_model(predictor.encoder, k=2, labels=["a", "b"], seed=3))
+    return engine, model
+
+
+def test_one_client_alone_never_waits_for_company(engine) -> None:
+    engine, model = engine
+    for _ in range(3):
+        started = time.monotonic()
+        engine.predict_sync([Row("hello there", [model])], timeout=60)
+        assert time.monotonic() - started < WINDOW_S / 2
+    # (the module's engine now expects one row)
+
+
+def test_after_a_thin_pass_rows_arriving_together_still_share_one(engine) -> None:
+    engine, model = engine
+    engine.predict_sync([Row(f"text {i}", [model]) for i in range(8)], timeout=60)  # a pass of 8: it expects 8
+    started = time.monotonic()
+    engine.predict_sync([Row("alone", [model])], timeout=60)  # waits out the window for company that never came
+    assert time.monotonic() - started >= WINDOW_S * 0.9
+    # It now expects 4, not 1: three rows sent 50 ms apart go through in ONE pass.
+    passes = engine.passes
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        calls = []
+        for i in range(3):
+            calls.append(pool.submit(engine.predict_sync, [Row(f"together {i}", [model])], 60))
+            time.sleep(0.05)
+        for call in calls:
+            call.result()
+    assert engine.passes - passes == 1
