@@ -1,4 +1,4 @@
-"""`make bench-precision`: what serving the frozen trunk in bfloat16 (REFLEX_TRUNK_DTYPE) changes.
+"""`make bench-precision`: what serving in bfloat16 (REFLEX_TRUNK_DTYPE) changes.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_precision.py [--data DIR] [--rows 500] [--threads 2]
 

@@ -71,9 +71,10 @@ TRUNK_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 class Encoder:
     """The frozen MiniLM: tokenizer, HF model (for embeddings) and per-layer weights for the functional forward.
 
-    ``trunk_dtype`` "bfloat16" runs the frozen base linears of every layer in bfloat16, for serving
-    only: the LoRA deltas, attention and norms stay float32, and models are trained over a float32
-    encoder. Measured by ``bench/bench_precision.py`` before it was offered.
+    ``trunk_dtype`` "bfloat16" is for serving only: embeddings come out in bfloat16 and every layer
+    then computes in the dtype of its input (linears, attention, norms, the residual stream), over
+    bfloat16 copies of the frozen weights; pooling and the heads stay float32, and models are trained
+    over a float32 encoder. Measured by ``bench/bench_precision.py`` before it was offered.
     """
 
     def __init__(self, device: str, trunk_dtype: str = "float32") -> None:
@@ -98,14 +99,10 @@ class Encoder:
         if trunk_dtype not in TRUNK_DTYPES:
             raise ValueError(f"trunk_dtype must be one of {sorted(TRUNK_DTYPES)}, not {trunk_dtype!r}")
         self.trunk_dtype = TRUNK_DTYPES[trunk_dtype]
-        self._low = (
-            None
-            if self.trunk_dtype == torch.float32
-            else [
-                {name: (w.to(self.trunk_dtype), b.to(self.trunk_dtype)) for name, (w, b) in layer.linear.items()}
-                for layer in self.layers
-            ]
-        )
+        self._low = None if self.trunk_dtype == torch.float32 else [lowered(layer, self.trunk_dtype) for layer in self.layers]
+        self._fused = {torch.float32: [fused_weights(layer) for layer in self.layers]}
+        if self._low is not None:
+            self._fused[self.trunk_dtype] = [fused_weights(layer) for layer in self._low]
         self.cls_id: int = self.tokenizer.cls_token_id
         self.sep_id: int = self.tokenizer.sep_token_id
         self.pad_id: int = self.tokenizer.pad_token_id
@@ -147,15 +144,25 @@ class Encoder:
     # -- forward -------------------------------------------------------------------------------
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.model.embeddings(input_ids=ids)
+        """Embeddings in the trunk's dtype (the layers then compute in it)."""
+        return self.model.embeddings(input_ids=ids).to(self.trunk_dtype)
 
     def trunk(self, ids: torch.Tensor, mask: torch.Tensor, depth: int) -> torch.Tensor:
         """Embeddings plus the first ``depth`` frozen layers."""
         return self.run_layers(self.embed(ids), mask, 0, depth)
 
     def run_layers(self, hidden: torch.Tensor, mask: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        for index in range(start, stop):
-            hidden = self.layer(index, hidden, mask)
+        """Frozen layers ``start`` to ``stop``: without autograd, each is ONE native op (torch's fused
+        encoder layer, the same post-LayerNorm BERT layer): it runs without the GIL from start to end,
+        where the same layer as a dozen Python-level ops would queue for the GIL behind a busy event
+        loop after each of them."""
+        if torch.is_grad_enabled():
+            for index in range(start, stop):
+                hidden = self.layer(index, hidden, mask)
+            return hidden
+        padding = None if bool(mask.all()) else ~mask
+        for weights in self._fused[hidden.dtype][start:stop]:
+            hidden = fused_layer(hidden, padding, weights, self.num_heads, self.eps)
         return hidden
 
     def layer(
@@ -170,6 +177,8 @@ class Encoder:
         source: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """One BERT layer (post-LayerNorm); ``lora[name]`` adds ``scale * x A^T B^T`` to that linear.
+        It computes in ``hidden``'s dtype: float32, or the trunk's low dtype (LoRA factors and gates
+        must then be in it too).
 
         Prediction stacks several models' adapters into one pass, in one of two forms. Stacked: ``A``
         rows and ``B`` columns of all models side by side and ``gate`` (batch x 1 x total rank) keeps
@@ -180,13 +189,10 @@ class Encoder:
         ``source = (states, rows)`` says ``hidden`` is ``states[rows]`` (one text's states repeated for
         each model): the base query, key and value projections then run once per state row.
         """
-        weights = self.layers[index]
-        low = self._low[index] if self._low is not None else None  # served low: every base linear
+        weights = self.layers[index] if hidden.dtype == torch.float32 else self._low[index]
 
         def base(name: str, x: torch.Tensor) -> torch.Tensor:
-            if low is None:
-                return F.linear(x, *weights.linear[name])
-            return F.linear(x.to(self.trunk_dtype), *low[name]).float()
+            return F.linear(x, *weights.linear[name])
 
         def linear(name: str, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
             y = base(name, x) if y is None else y
@@ -204,7 +210,6 @@ class Encoder:
         heads = (batch, length, self.num_heads, width // self.num_heads)
         names = ("query", "key", "value")
         states, rows = source if source is not None else (hidden, None)
-        states = states if low is None else states.to(self.trunk_dtype)  # cast once for q, k and v
         bases = [base(name, states) for name in names]
         if rows is not None:
             bases = [y.index_select(0, rows) for y in bases]
@@ -223,8 +228,45 @@ class Encoder:
         return dropout > 0 and torch.is_grad_enabled()
 
 
+def lowered(layer: LayerWeights, dtype: torch.dtype) -> LayerWeights:
+    """``layer``'s weights in ``dtype``."""
+    cast = lambda pair: tuple(tensor.to(dtype) for tensor in pair)  # noqa: E731
+    return LayerWeights(
+        linear={name: cast(pair) for name, pair in layer.linear.items()},
+        attention_norm=cast(layer.attention_norm),
+        output_norm=cast(layer.output_norm),
+    )
+
+
+def fused_weights(layer: LayerWeights) -> tuple[torch.Tensor, ...]:
+    """``layer``'s weights in the order ``torch._transformer_encoder_layer_fwd`` takes them: packed
+    query/key/value, attention output, the two norms, then the feed-forward pair."""
+    linear = layer.linear
+    qkv = [linear[name] for name in ("query", "key", "value")]
+    return (
+        torch.cat([weight for weight, _ in qkv]),
+        torch.cat([bias for _, bias in qkv]),
+        *linear["attention_output"],
+        *layer.attention_norm,
+        *layer.output_norm,
+        *linear["intermediate"],
+        *linear["output"],
+    )
+
+
+def fused_layer(hidden: torch.Tensor, padding: torch.Tensor | None, weights: tuple[torch.Tensor, ...], num_heads: int, eps: float) -> torch.Tensor:
+    """One post-LayerNorm BERT layer (exact GELU) as torch's native fused op; ``padding`` is True on
+    padded tokens (or None: no padding)."""
+    qkv_weight, qkv_bias, out_weight, out_bias, *rest = weights
+    return torch._transformer_encoder_layer_fwd(
+        hidden, hidden.shape[-1], num_heads, qkv_weight, qkv_bias, out_weight, out_bias,
+        True, False, eps, *rest, padding, None if padding is None else 1,
+    )  # fmt: skip
+
+
 def pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean over real tokens (as sentence-transformers does for this model)."""
+    """Mean over real tokens (as sentence-transformers does for this model), in float32."""
+    hidden = hidden.float()
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 

@@ -54,7 +54,7 @@ class PreparedModel:
     mode: str
     config: dict
     thresholds: list[float] | None
-    state: dict[str, torch.Tensor]  # float32, on the encoder's device
+    state: dict[str, torch.Tensor]  # on the encoder's device: LoRA factors in the trunk's dtype, the head in float32
 
     @property
     def k(self) -> int:
@@ -152,8 +152,11 @@ class Predictor:
 
     def prepare(self, model: TrainedModel) -> PreparedModel:
         check_stack(model, STACK_ID)
-        device = self.encoder.device
-        state = {key: value.to(device=device, dtype=torch.float32) for key, value in model.state.items()}
+        device, low = self.encoder.device, self.encoder.trunk_dtype
+        state = {
+            key: value.to(device=device, dtype=torch.float32 if key in (adapter.HEAD_WEIGHT, adapter.HEAD_BIAS) else low)
+            for key, value in model.state.items()
+        }
         return PreparedModel(
             labels=list(model.labels),
             mode=model.mode,
@@ -314,7 +317,8 @@ class Predictor:
         }
         ranks = [int(model.config["rank"]) for model in models]
         scales = [model.config["alpha"] / model.config["rank"] for model in models]
-        gates = torch.zeros(len(models), sum(ranks), device=self.encoder.device)
+        low = self.encoder.trunk_dtype
+        gates = torch.zeros(len(models), sum(ranks), device=self.encoder.device, dtype=low)
         start = 0
         for j, (scale, rank) in enumerate(zip(scales, ranks)):
             gates[j, start : start + rank] = scale
@@ -337,7 +341,7 @@ class Predictor:
             lora=lora,
             gates=gates,
             grouped=grouped,
-            scales=torch.tensor(scales, device=self.encoder.device).view(-1, 1, 1),
+            scales=torch.tensor(scales, device=self.encoder.device, dtype=low).view(-1, 1, 1),
             head_weight=torch.cat([model.state[adapter.HEAD_WEIGHT] for model in models], dim=0),
             head_bias=torch.cat([model.state[adapter.HEAD_BIAS] for model in models], dim=0),
             label_offsets=label_offsets,

@@ -23,6 +23,21 @@ def test_functional_trunk_matches_transformers(encoder) -> None:
     assert torch.allclose(ours, theirs, atol=1e-5)
 
 
+def test_frozen_layers_serve_as_one_native_op_each_equal_to_the_python_layer(encoder) -> None:
+    """Without autograd each frozen layer is torch's fused encoder layer (it runs without the GIL);
+    with autograd (training) it is the Python layer. Both agree, padded rows included."""
+    ids, mask = encoder.pad([encoder.first_window(ids) for ids in encoder.token_ids(TEXTS)])
+    assert not bool(mask.all())  # texts of different lengths: padding is exercised
+    with torch.inference_mode(), torch.profiler.profile() as profile:
+        fused = encoder.trunk(ids, mask, 4)
+    calls = [event for event in profile.key_averages() if event.key == "aten::_transformer_encoder_layer_fwd"]
+    assert calls and calls[0].count == 4
+    with torch.enable_grad():
+        python = encoder.trunk(ids, mask, 4)
+    assert torch.isfinite(fused).all()
+    assert torch.allclose(fused[mask], python[mask], atol=1e-5)
+
+
 def test_single_label_scores_and_selection(predictor, single_model) -> None:
     prepared = predictor.prepare(single_model)
     predictions = predictor.predict(prepared, TEXTS)
@@ -143,14 +158,16 @@ def test_both_forms_of_a_stacked_pass_equal_separate_calls(predictor, encoder) -
 
 
 def test_a_bfloat16_trunk_serves_the_same_answers_within_its_precision(single_model, multi_model) -> None:
-    """REFLEX_TRUNK_DTYPE=bfloat16: every frozen base linear in bfloat16, LoRA deltas in float32. The
-    same labels, scores within 0.03, and stacked models equal separate calls within 1e-3 (bfloat16
-    kernels round a little differently with the number of rows in a pass)."""
+    """REFLEX_TRUNK_DTYPE=bfloat16: every layer computes in bfloat16 (linears, LoRA, attention, norms),
+    pooling and heads in float32. The same labels, scores within 0.03, and stacked models equal
+    separate calls within 1e-3 (bfloat16 kernels round a little differently with the rows in a pass)."""
     from classifier_core.encoder import load_encoder
     from classifier_core.prediction import Predictor
 
     full, low = Predictor(load_encoder("cpu")), Predictor(load_encoder("cpu", "bfloat16"))
     assert low.encoder.trunk_dtype == torch.bfloat16 and full.encoder.trunk_dtype == torch.float32
+    ids, mask = low.encoder.pad(low.encoder.windows(low.token_ids(TEXTS[:1])[0]))
+    assert low.encoder.trunk(ids, mask, 4).dtype == torch.bfloat16  # the states themselves are low
     gaps = []
     for model in (single_model, multi_model):
         expected = full.predict(full.prepare(model), TEXTS)
