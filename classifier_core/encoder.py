@@ -100,9 +100,6 @@ class Encoder:
             raise ValueError(f"trunk_dtype must be one of {sorted(TRUNK_DTYPES)}, not {trunk_dtype!r}")
         self.trunk_dtype = TRUNK_DTYPES[trunk_dtype]
         self._low = None if self.trunk_dtype == torch.float32 else [lowered(layer, self.trunk_dtype) for layer in self.layers]
-        self._fused = {torch.float32: [fused_weights(layer) for layer in self.layers]}
-        if self._low is not None:
-            self._fused[self.trunk_dtype] = [fused_weights(layer) for layer in self._low]
         self.cls_id: int = self.tokenizer.cls_token_id
         self.sep_id: int = self.tokenizer.sep_token_id
         self.pad_id: int = self.tokenizer.pad_token_id
@@ -152,17 +149,8 @@ class Encoder:
         return self.run_layers(self.embed(ids), mask, 0, depth)
 
     def run_layers(self, hidden: torch.Tensor, mask: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        """Frozen layers ``start`` to ``stop``: without autograd, each is ONE native op (torch's fused
-        encoder layer, the same post-LayerNorm BERT layer): it runs without the GIL from start to end,
-        where the same layer as a dozen Python-level ops would queue for the GIL behind a busy event
-        loop after each of them."""
-        if torch.is_grad_enabled():
-            for index in range(start, stop):
-                hidden = self.layer(index, hidden, mask)
-            return hidden
-        padding = None if bool(mask.all()) else ~mask
-        for weights in self._fused[hidden.dtype][start:stop]:
-            hidden = fused_layer(hidden, padding, weights, self.num_heads, self.eps)
+        for index in range(start, stop):
+            hidden = self.layer(index, hidden, mask)
         return hidden
 
     def layer(
@@ -236,32 +224,6 @@ def lowered(layer: LayerWeights, dtype: torch.dtype) -> LayerWeights:
         attention_norm=cast(layer.attention_norm),
         output_norm=cast(layer.output_norm),
     )
-
-
-def fused_weights(layer: LayerWeights) -> tuple[torch.Tensor, ...]:
-    """``layer``'s weights in the order ``torch._transformer_encoder_layer_fwd`` takes them: packed
-    query/key/value, attention output, the two norms, then the feed-forward pair."""
-    linear = layer.linear
-    qkv = [linear[name] for name in ("query", "key", "value")]
-    return (
-        torch.cat([weight for weight, _ in qkv]),
-        torch.cat([bias for _, bias in qkv]),
-        *linear["attention_output"],
-        *layer.attention_norm,
-        *layer.output_norm,
-        *linear["intermediate"],
-        *linear["output"],
-    )
-
-
-def fused_layer(hidden: torch.Tensor, padding: torch.Tensor | None, weights: tuple[torch.Tensor, ...], num_heads: int, eps: float) -> torch.Tensor:
-    """One post-LayerNorm BERT layer (exact GELU) as torch's native fused op; ``padding`` is True on
-    padded tokens (or None: no padding)."""
-    qkv_weight, qkv_bias, out_weight, out_bias, *rest = weights
-    return torch._transformer_encoder_layer_fwd(
-        hidden, hidden.shape[-1], num_heads, qkv_weight, qkv_bias, out_weight, out_bias,
-        True, False, eps, *rest, padding, None if padding is None else 1,
-    )  # fmt: skip
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

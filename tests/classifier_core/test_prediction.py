@@ -23,21 +23,6 @@ def test_functional_trunk_matches_transformers(encoder) -> None:
     assert torch.allclose(ours, theirs, atol=1e-5)
 
 
-def test_frozen_layers_serve_as_one_native_op_each_equal_to_the_python_layer(encoder) -> None:
-    """Without autograd each frozen layer is torch's fused encoder layer (it runs without the GIL);
-    with autograd (training) it is the Python layer. Both agree, padded rows included."""
-    ids, mask = encoder.pad([encoder.first_window(ids) for ids in encoder.token_ids(TEXTS)])
-    assert not bool(mask.all())  # texts of different lengths: padding is exercised
-    with torch.inference_mode(), torch.profiler.profile() as profile:
-        fused = encoder.trunk(ids, mask, 4)
-    calls = [event for event in profile.key_averages() if event.key == "aten::_transformer_encoder_layer_fwd"]
-    assert calls and calls[0].count == 4
-    with torch.enable_grad():
-        python = encoder.trunk(ids, mask, 4)
-    assert torch.isfinite(fused).all()
-    assert torch.allclose(fused[mask], python[mask], atol=1e-5)
-
-
 def test_single_label_scores_and_selection(predictor, single_model) -> None:
     prepared = predictor.prepare(single_model)
     predictions = predictor.predict(prepared, TEXTS)
