@@ -39,8 +39,10 @@ SHORT = "I was charged twice for my subscription this month"
 
 
 def evaluate(predictor: Predictor, model, test: list[Example]) -> tuple[float, float, float]:
-    """(accuracy, macro-F1 or F1, seconds) of ``model`` on ``test`` over ``predictor``'s trunk."""
+    """(accuracy, macro-F1 or F1, seconds) of ``model`` on ``test`` over ``predictor``'s trunk, served
+    as a hot model is (its LoRA merged into the weights: the first call makes it hot)."""
     prepared = predictor.prepare(model)
+    predictor.predict(prepared, [SHORT])
     started = time.perf_counter()
     predictions = predictor.predict(prepared, [row.text for row in test])
     seconds = time.perf_counter() - started

@@ -163,6 +163,7 @@ class Encoder:
         dropout: float = 0.0,
         gate: torch.Tensor | None = None,
         source: tuple[torch.Tensor, torch.Tensor] | None = None,
+        weights: LayerWeights | None = None,
     ) -> torch.Tensor:
         """One BERT layer (post-LayerNorm); ``lora[name]`` adds ``scale * x A^T B^T`` to that linear.
         It computes in ``hidden``'s dtype: float32, or the trunk's low dtype (LoRA factors and gates
@@ -176,8 +177,10 @@ class Encoder:
 
         ``source = (states, rows)`` says ``hidden`` is ``states[rows]`` (one text's states repeated for
         each model): the base query, key and value projections then run once per state row.
+
+        ``weights`` replaces the layer's own (a model's LoRA merged in, see ``merged_layer``).
         """
-        weights = self.layers[index] if hidden.dtype == torch.float32 else self._low[index]
+        weights = weights or self.weights(index, hidden.dtype)
 
         def base(name: str, x: torch.Tensor) -> torch.Tensor:
             return F.linear(x, *weights.linear[name])
@@ -210,6 +213,22 @@ class Encoder:
         inner = F.gelu(linear("intermediate", attended))
         out = F.dropout(linear("output", inner), dropout, self.training(dropout))
         return F.layer_norm(out + attended, (width,), *weights.output_norm, self.eps)
+
+    def weights(self, index: int, dtype: torch.dtype) -> LayerWeights:
+        """Layer ``index``'s frozen weights in ``dtype`` (float32, or the trunk's low dtype)."""
+        return self.layers[index] if dtype == torch.float32 else self._low[index]
+
+    def merged_layer(self, index: int, lora: dict[str, LoraPair], scale: float, dtype: torch.dtype) -> LayerWeights:
+        """Layer ``index`` with ``scale * B A`` added to each adapted linear's weight, in ``dtype``: the
+        same layer as ``layer(..., lora=lora, scale=scale)`` (to float32 rounding before the cast) at
+        the cost of the plain one."""
+        own = self.layers[index]
+        linear = dict(own.linear)
+        for name, (a, b) in lora.items():
+            weight, bias = linear[name]
+            linear[name] = (torch.addmm(weight, b.float(), a.float(), alpha=scale), bias)
+        merged = LayerWeights(linear=linear, attention_norm=own.attention_norm, output_norm=own.output_norm)
+        return merged if dtype == torch.float32 else lowered(merged, dtype)
 
     @staticmethod
     def training(dropout: float) -> bool:

@@ -142,6 +142,32 @@ def test_both_forms_of_a_stacked_pass_equal_separate_calls(predictor, encoder) -
     assert grouped[1][0].scores != grouped[1][1].scores  # each model answered with its own weights
 
 
+def lora_matmuls(predictor, model, texts) -> tuple[list, int]:
+    """Predictions, and how many bias-free matmuls (LoRA's ``x A^T``, ``(x A^T) B^T``) the call ran."""
+    with torch.profiler.profile() as profile:
+        predictions = predictor.predict(model, texts)
+    return predictions, sum(event.count for event in profile.key_averages() if event.key == "aten::mm")
+
+
+def test_a_hot_model_is_served_with_its_lora_merged_into_the_weights(encoder) -> None:
+    from classifier_core.prediction import MERGED_CACHE, SEEN_MODELS, Predictor
+
+    predictor = Predictor(encoder)  # float32: merged weights give the same answers to rounding
+    model = predictor.prepare(random_model(encoder, k=2, labels=["a", "b", "c"], seed=11))
+    first, unmerged_mms = lora_matmuls(predictor, model, TEXTS)
+    again, merged_mms = lora_matmuls(predictor, model, TEXTS)
+    assert unmerged_mms >= 24 and merged_mms == 0  # 12 adapted linears x 2 LoRA matmuls, then none
+    for a, b in zip(first, again):
+        assert a.selected == b.selected
+        assert max(abs(x - y) for x, y in zip(a.scores, b.scores)) <= 1e-5
+    # Models used once each (one of many) are never merged; the hot ones kept are bounded.
+    one_offs = [predictor.prepare(random_model(encoder, k=2, labels=["a", "b"], seed=100 + i)) for i in range(SEEN_MODELS + 2)]
+    assert all(lora_matmuls(predictor, other, TEXTS[:1])[1] > 0 for other in one_offs)
+    for other in one_offs[-(MERGED_CACHE + 2) :]:  # used again while remembered: hot
+        predictor.predict(other, TEXTS[:1])
+    assert len(predictor._merged) == MERGED_CACHE
+
+
 def test_a_bfloat16_trunk_serves_the_same_answers_within_its_precision(single_model, multi_model) -> None:
     """REFLEX_TRUNK_DTYPE=bfloat16: every layer computes in bfloat16 (linears, LoRA, attention, norms),
     pooling and heads in float32. The same labels, scores within 0.03, and stacked models equal
@@ -166,6 +192,10 @@ def test_a_bfloat16_trunk_serves_the_same_answers_within_its_precision(single_mo
     for model, row in zip(models, together):
         for joint, alone in zip(row, low.predict(model, TEXTS)):
             assert max(abs(x - y) for x, y in zip(joint.scores, alone.scores)) <= 1e-3
+    again = low.predict(models[0], TEXTS)  # its second use: served merged, rounded once more
+    for joint, merged in zip(together[0], again):
+        assert joint.selected == merged.selected
+        assert max(abs(x - y) for x, y in zip(joint.scores, merged.scores)) <= 1e-2
     with pytest.raises(ValueError):
         load_encoder("cpu", "float8")
 

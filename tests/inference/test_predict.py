@@ -25,10 +25,10 @@ def predict(http: httpx.Client, **body) -> dict:
 
 
 # A text's scores may differ with the batch it shares a pass with (other texts, or other models stacked
-# over it) by float32 rounding, or, when the service serves its base weights in bfloat16
-# (REFLEX_TRUNK_DTYPE=auto on a CPU with native bfloat16), by that precision: GEMMs of other shapes
-# round differently.
-BATCH_TOLERANCE = 2e-3 if serving_trunk_dtype("auto", "cpu") == "bfloat16" else 1e-5
+# over it) by float32 rounding, or, when the service serves in bfloat16 (REFLEX_TRUNK_DTYPE=auto on a
+# CPU with native bfloat16), by that precision: GEMMs of other shapes round differently, and a model
+# used again is served with its LoRA merged into bfloat16 weights (up to 3e-3 apart, measured).
+BATCH_TOLERANCE = 1e-2 if serving_trunk_dtype("auto", "cpu") == "bfloat16" else 1e-5
 
 
 def assert_same(a: dict, b: dict, tolerance: float = 1e-5) -> None:
