@@ -150,7 +150,7 @@ class Predictor:
         self.encoder = encoder
         self.max_tokens = max_tokens
         self._stacks: OrderedDict[tuple[int, ...], Stack] = OrderedDict()
-        self._stacks_lock = threading.Lock()
+        self._caches_lock = threading.Lock()  # stacks, merged models and models seen
         self._merged: OrderedDict[int, tuple[PreparedModel, dict]] = OrderedDict()
         self._seen: OrderedDict[int, None] = OrderedDict()
 
@@ -308,7 +308,7 @@ class Predictor:
         ``MERGED_CACHE`` most recent hot models. A model used once in a while (one of a thousand) is
         served unmerged rather than pay the merge each time."""
         key = id(model)
-        with self._stacks_lock:
+        with self._caches_lock:
             cached = self._merged.get(key)
             if cached is not None and cached[0] is model:
                 self._merged.move_to_end(key)
@@ -326,7 +326,7 @@ class Predictor:
             index: encoder.merged_layer(index, adapter.layer_lora(model.state, index, config["targets"]), scale, encoder.trunk_dtype)
             for index in adapter.top_layers(config, encoder.num_layers)
         }
-        with self._stacks_lock:
+        with self._caches_lock:
             self._merged[key] = (model, layers)
             self._merged.move_to_end(key)
             while len(self._merged) > MERGED_CACHE:
@@ -336,13 +336,13 @@ class Predictor:
     def stack(self, models: Sequence[PreparedModel]) -> Stack:
         """The stacked adapters of ``models`` (same signature), from a small cache of recent sets."""
         key = tuple(id(model) for model in models)
-        with self._stacks_lock:
+        with self._caches_lock:
             cached = self._stacks.get(key)
             if cached is not None and all(a is b for a, b in zip(cached.models, models)):
                 self._stacks.move_to_end(key)
                 return cached
         built = self._build_stack(models)
-        with self._stacks_lock:
+        with self._caches_lock:
             self._stacks[key] = built
             self._stacks.move_to_end(key)
             while len(self._stacks) > STACK_CACHE:
