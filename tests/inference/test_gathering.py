@@ -30,6 +30,7 @@ def engine():
 
 def test_one_client_alone_never_waits_for_company(engine) -> None:
     engine, model = engine
+    engine.predict_sync([Row("warm up", [model])], timeout=60)  # the thread's first pass, not timed
     for _ in range(3):
         started = time.monotonic()
         engine.predict_sync([Row("hello there", [model])], timeout=60)
