@@ -6,7 +6,8 @@ company (at most ``REFLEX_BATCH_WINDOW_MS``), and runs it in forward passes. It 
 as its previous pass took, or half what it expected before if that is more: under a steady load of
 many clients a pass that happened to start with a few rows does not teach it to run tiny passes (a
 short text alone costs about three times its share of a pass of ten), while one client alone does
-not wait (after a burst, for a few passes at most, as the expectation halves). A full queue is refused at once (``QueueFull`` → 429), never waited on.
+not wait (after a burst, for a few passes at most, as the expectation halves). A full queue is
+refused at once (``QueueFull`` → 429), never waited on.
 
 Rows in progress take turns: each pass reads at most ``SLICE_WINDOWS`` windows of each row and at most
 ``REFLEX_BATCH_MAX_ROWS`` windows in all, so a long text (up to 300 windows, seconds of work) or a

@@ -189,9 +189,10 @@ REFLEX_WEB_TORCH_THREADS_LARGE = env_int("REFLEX_WEB_TORCH_THREADS_LARGE", 2)  #
 REFLEX_WEB_LARGE_PASS_TOKENS = env_int("REFLEX_WEB_LARGE_PASS_TOKENS", 64)  # tokens x models that make a pass large
 REFLEX_TRAINING_THREADS = env_int("REFLEX_TRAINING_THREADS", 2)
 REFLEX_DEVICE = env_str("REFLEX_DEVICE", "")  # empty: CUDA when present, else CPU
-# Precision of the frozen layers' linears when serving: "float32", "bfloat16", or "auto" (bfloat16 on a
-# CPU with native bfloat16, AVX512-BF16 or AMX; else float32). Accuracy change measured by
-# bench/bench_precision.py (under 0.5 pt on the shared datasets). Training always uses float32.
+# Precision of serving (the layers' states, linears, attention, norms; pooling and heads stay float32):
+# "float32", "bfloat16", or "auto" (bfloat16 on a CPU with native bfloat16, AVX512-BF16 or AMX; else
+# float32). Accuracy change measured by bench/bench_precision.py (under 0.5 pt on the shared datasets).
+# Training always uses float32.
 REFLEX_TRUNK_DTYPE = env_str("REFLEX_TRUNK_DTYPE", "auto")
 if REFLEX_TRUNK_DTYPE not in ("auto", "float32", "bfloat16"):
     raise ValueError(f"REFLEX_TRUNK_DTYPE must be 'auto', 'float32' or 'bfloat16', got {REFLEX_TRUNK_DTYPE!r}")

@@ -7,6 +7,9 @@ import httpx
 import openai
 import pytest
 
+from classifier_core.encoder import load_encoder
+from classifier_core.prediction import Predictor
+from inference.batching import BatchingEngine, ThreadPolicy
 from tests.conftest import read_jsonl, tiny_rows, wait_for_job
 from tests.service import Service
 
@@ -16,6 +19,19 @@ class Trained:
     http: httpx.Client
     tickets: str
     tone: str
+
+
+def local_engine(*, window_s: float, large: int = 2, large_pass_tokens: int = 64) -> tuple[BatchingEngine, Predictor]:
+    """A batching engine with its own inference thread over the real float32 encoder, without a server."""
+    predictor = Predictor(load_encoder("cpu"))
+    engine = BatchingEngine(
+        predictor_factory=lambda: predictor,
+        max_queue_rows=1024,
+        batch_rows=64,
+        window_s=window_s,
+        threads=ThreadPolicy(small=1, large=large, large_pass_tokens=large_pass_tokens),
+    )
+    return engine, predictor
 
 
 def train(client: openai.OpenAI, rows: list[dict], suffix: str) -> str:

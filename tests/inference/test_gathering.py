@@ -6,24 +6,16 @@ import time
 
 import pytest
 
-from classifier_core.encoder import load_encoder
-from classifier_core.prediction import Predictor
-from inference.batching import BatchingEngine, Row, ThreadPolicy
+from inference.batching import Row
 from tests.classifier_core.test_prediction import random_model
+from tests.inference.conftest import local_engine
 
 WINDOW_S = 0.4
 
 
 @pytest.fixture(scope="module")
 def engine():
-    predictor = Predictor(load_encoder("cpu"))
-    engine = BatchingEngine(
-        predictor_factory=lambda: predictor,
-        max_queue_rows=1024,
-        batch_rows=64,
-        window_s=WINDOW_S,
-        threads=ThreadPolicy(small=1, large=1, large_pass_tokens=64),
-    )
+    engine, predictor = local_engine(window_s=WINDOW_S, large=1)
     model = predictor.prepare(random_model(predictor.encoder, k=2, labels=["a", "b"], seed=3))
     return engine, model
 

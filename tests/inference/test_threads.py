@@ -4,10 +4,10 @@ a batch, a long text), set by the engine's own inference thread with the real en
 import pytest
 import torch
 
-from classifier_core.encoder import load_encoder
-from classifier_core.prediction import Predictor, Query
-from inference.batching import BatchingEngine, Row, ThreadPolicy
+from classifier_core.prediction import Query
+from inference.batching import Row, ThreadPolicy
 from tests.classifier_core.test_prediction import random_model
+from tests.inference.conftest import local_engine
 
 SHORT = "I was charged twice for my subscription this month"
 
@@ -24,15 +24,8 @@ def test_policy_counts_tokens_times_models() -> None:
 
 @pytest.fixture(scope="module")
 def engine():
-    predictor = Predictor(load_encoder("cpu"))
     previous = torch.get_num_threads()
-    yield BatchingEngine(
-        predictor_factory=lambda: predictor,
-        max_queue_rows=1024,
-        batch_rows=64,
-        window_s=0.001,
-        threads=ThreadPolicy(small=1, large=2, large_pass_tokens=128),
-    ), predictor
+    yield local_engine(window_s=0.001, large_pass_tokens=128)
     torch.set_num_threads(previous)
 
 

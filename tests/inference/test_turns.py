@@ -8,10 +8,9 @@ import time
 
 import pytest
 
-from classifier_core.encoder import load_encoder
-from classifier_core.prediction import Predictor
-from inference.batching import SLICE_WINDOWS, BatchingEngine, Row, ThreadPolicy
+from inference.batching import SLICE_WINDOWS, Row
 from tests.classifier_core.test_prediction import random_model
+from tests.inference.conftest import local_engine
 
 SHORT = "I was charged twice for my subscription this month"
 LONG = " ".join(["The customer wrote at length about billing, refunds and a broken login page."] * 700)
@@ -19,14 +18,7 @@ LONG = " ".join(["The customer wrote at length about billing, refunds and a brok
 
 @pytest.fixture(scope="module")
 def engine():
-    predictor = Predictor(load_encoder("cpu"))
-    engine = BatchingEngine(
-        predictor_factory=lambda: predictor,
-        max_queue_rows=1024,
-        batch_rows=64,
-        window_s=0.001,
-        threads=ThreadPolicy(small=1, large=2, large_pass_tokens=64),
-    )
+    engine, predictor = local_engine(window_s=0.001)
     model = predictor.prepare(random_model(predictor.encoder, k=2, labels=["a", "b", "c"], seed=5))
     return engine, predictor, model
 
