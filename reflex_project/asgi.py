@@ -2,6 +2,10 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from reflex_project.daphne_requests import skip_form_parsing
+
+skip_form_parsing()  # under daphne: bodies reach the application as sent (reflex_project/daphne_requests.py)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reflex_project.settings")
 django_asgi_app = get_asgi_application()
 

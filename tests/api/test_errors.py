@@ -30,6 +30,24 @@ def test_a_body_that_is_not_an_object_is_a_400(http: httpx.Client, body: bytes):
     assert_error(response, 400)
 
 
+FORM_BODIES = [
+    ("multipart/form-data; boundary=xyz", b"this claims to be multipart and is not"),
+    ("multipart/form-data; boundary=xyz", b'--xyz\r\nContent-Disposition: form-data; name="text"\r\n\r\nhello\r\n--xyz--\r\n'),
+    ("application/x-www-form-urlencoded", b"model=jailbreak&text=hello"),
+]
+
+
+@pytest.mark.parametrize("path", ["/reflex/predict", "/fine_tuning/jobs"])
+@pytest.mark.parametrize(("content_type", "body"), FORM_BODIES)
+def test_a_form_body_is_an_openai_shaped_400_on_a_connection_kept_open(http: httpx.Client, path: str, content_type: str, body: bytes):
+    """The server hands the body to Reflex as sent (reflex_project/daphne_requests.py): Twisted would
+    answer a malformed multipart body itself with a bare 400 and close the connection."""
+    response = http.post(path, content=body, headers={"Content-Type": content_type})
+    assert_error(response, 400, code="invalid_json")
+    assert response.headers.get("connection", "").lower() != "close"
+    assert http.get("/models").status_code == 200
+
+
 def test_a_body_over_the_limit_is_a_413(service: Service, api_key: str):
     response = httpx.post(
         f"{service.api_url}/fine_tuning/jobs",
