@@ -20,6 +20,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from .allocation import keep_freed_memory  # noqa: E402
 from .stack import ADAPTER_FORMAT, ENCODER_ID, STACK_ID  # noqa: E402  (torch-free; the web side checks it)
 
 WINDOW = 256  # tokens per window including [CLS] and [SEP]
@@ -283,4 +284,5 @@ def load_encoder(device: str | None = None, trunk_dtype: str = "float32") -> Enc
 
 @lru_cache(maxsize=None)
 def _load(device: str, trunk_dtype: str) -> Encoder:
+    keep_freed_memory()  # a process that runs the encoder reuses its passes' memory (allocation.py)
     return Encoder(device, trunk_dtype)
