@@ -206,8 +206,7 @@ class Encoder:
         if rows is not None:
             bases = [y.index_select(0, rows) for y in bases]
         q, k, v = (linear(name, hidden, y).view(heads).transpose(1, 2) for name, y in zip(names, bases))
-        attn_mask = None if bool(mask.all()) else mask[:, None, None, :]
-        context = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+        context = attention(q, k, v, mask)
         context = context.transpose(1, 2).reshape(batch, length, width)
         attended = F.dropout(linear("attention_output", context), dropout, self.training(dropout))
         attended = F.layer_norm(attended + hidden, (width,), *weights.attention_norm, self.eps)
@@ -234,6 +233,36 @@ class Encoder:
     @staticmethod
     def training(dropout: float) -> bool:
         return dropout > 0 and torch.is_grad_enabled()
+
+
+SHORT_ATTENTION = 32  # longest sequence that ``attention`` computes with plain matmuls (CPU, no grad)
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Scaled dot-product attention of ``q`` over the keys ``mask`` keeps (batch x heads x length x size).
+
+    Short sequences from four texts up, on the CPU and without autograd (serving), are computed as
+    two batched matmuls and a softmax, in float32. Torch's fused CPU kernel costs about 25 µs per text
+    and head whatever the length: 0.9 ms a layer for 32 texts of 14 tokens against 0.24 ms this way
+    (bfloat16, 2 threads). The keys are padded to a multiple of 16, because softmax over a last
+    dimension under 16 takes a slow path (0.46 ms for 14, 0.04 ms for 16 at that size). With 1 to 3
+    texts and beyond 32 tokens the two ways are close or the kernel wins (bench figures in the README).
+    Training keeps the kernel.
+    """
+    batch, heads, length, size = q.shape
+    if length > SHORT_ATTENTION or batch < 4 or q.device.type != "cpu" or torch.is_grad_enabled():
+        attn_mask = None if bool(mask.all()) else mask[:, None, None, :]
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+    dtype, keys = q.dtype, -(-length // 16) * 16
+    pad = keys - length
+    rows = batch * heads
+    q = q.float().reshape(rows, length, size)
+    k = F.pad(k.float(), (0, 0, 0, pad)).reshape(rows, keys, size)
+    v = F.pad(v.float(), (0, 0, 0, pad)).reshape(rows, keys, size)
+    hidden = ~F.pad(mask, (0, pad))[:, None, None, :]
+    bias = torch.zeros(batch, 1, 1, keys, device=q.device).masked_fill_(hidden, float("-inf"))
+    scores = torch.baddbmm(bias.expand(batch, heads, length, keys).reshape(rows, length, keys), q, k.transpose(1, 2), alpha=size**-0.5)
+    return torch.bmm(scores.softmax(-1), v).view(batch, heads, length, size).to(dtype)
 
 
 def lowered(layer: LayerWeights, dtype: torch.dtype) -> LayerWeights:
