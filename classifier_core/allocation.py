@@ -17,7 +17,8 @@ its memory back in, page by page. Measured with ``Predictor.logit_sums`` on 2 th
 | training on 2,500 banking77 rows (``classifier_core.training.train``) | 12.7-12.9 M → 0.13-0.15 M in all | 43.3-43.4 → 24.4-26.0 s |
 
 The cost is memory kept after a peak: the process holds up to its largest pass's working set. That
-is about 60 MB more resident after the passes above, with the same peak.
+was about 60 MB more resident after the passes above, with the same peak. The web process held
+822-829 MB after ``bench-predict``'s long text and batches, against 727-741 MB before.
 
 A process that sets ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` itself is left as set.
 Other C libraries (musl, macOS) are left alone.
