@@ -20,7 +20,8 @@ The cost is memory kept after a peak: the process holds up to its largest pass's
 was about 60 MB more resident after the passes above, with the same peak. The web process held
 822-829 MB after ``bench-predict``'s long text and batches, against 727-741 MB before.
 
-A process that sets ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` itself is left as set.
+A process started with ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or ``MALLOC_TOP_PAD_``
+in its environment is left as set (the last, at glibc's default of 131072, gives the old behaviour).
 Other C libraries (musl, macOS) are left alone.
 """
 

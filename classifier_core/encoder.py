@@ -258,8 +258,8 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Ten
     q = q.float().reshape(rows, length, size)
     k = F.pad(k.float(), (0, 0, 0, pad)).reshape(rows, keys, size)
     v = F.pad(v.float(), (0, 0, 0, pad)).reshape(rows, keys, size)
-    hidden = ~F.pad(mask, (0, pad))[:, None, None, :]
-    bias = torch.zeros(batch, 1, 1, keys, device=q.device).masked_fill_(hidden, float("-inf"))
+    ignored = ~F.pad(mask, (0, pad))[:, None, None, :]  # padding, and the keys padded on here
+    bias = torch.zeros(batch, 1, 1, keys, device=q.device).masked_fill_(ignored, float("-inf"))
     scores = torch.baddbmm(bias.expand(batch, heads, length, keys).reshape(rows, length, keys), q, k.transpose(1, 2), alpha=size**-0.5)
     return torch.bmm(scores.softmax(-1), v).view(batch, heads, length, size).to(dtype)
 
