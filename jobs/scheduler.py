@@ -91,13 +91,19 @@ def claim_job(*, job_id: str) -> Claim | None:
     task reaches a worker first. Holds the account's row lock, so claims of one key are
     serialised; the unique running slot makes the limit hold even against a claim that bypassed
     this function. A task delivered twice finds nothing left to claim.
+
+    The lock is FOR NO KEY UPDATE, not FOR UPDATE. A transaction that updates a job row twice (any
+    finish: cancel, fail, succeed) re-checks the job's foreign key to its account at commit, under
+    FOR KEY SHARE. FOR UPDATE blocks that check. A claim waiting on that job's row then deadlocked
+    with it, and a cancel answered 500. FOR NO KEY UPDATE still serialises claims, and lets the
+    check through.
     """
     limit = settings.REFLEX_MAX_RUNNING_JOBS_PER_KEY
     with transaction.atomic():
         job = FineTuningJob.objects.filter(pk=job_id).only("account_id", "api_key_id", "status").first()
         if job is None or job.status != JobStatus.QUEUED:
             return None
-        Account.objects.select_for_update().filter(pk=job.account_id).first()
+        Account.objects.select_for_update(no_key=True).filter(pk=job.account_id).first()
         oldest = (
             FineTuningJob.objects.filter(api_key_id=job.api_key_id, status=JobStatus.QUEUED)
             .order_by("created_at", "id")

@@ -1,10 +1,13 @@
 """Claiming against the database directly: the row decides, whatever the queue delivers."""
 
+import threading
+
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from accounts.services import create_api_key, get_or_create_user
-from jobs import scheduler
+from jobs import scheduler, services
 from jobs.models import FineTuningJob, JobStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -60,3 +63,51 @@ def test_a_lost_run_is_retried_once_then_fails_with_worker_lost():
     assert scheduler.retry_or_fail(job_id=job.id, run_token=second.run_token, code="worker_lost", message="Worker lost") == "failed"
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.error["code"] == "worker_lost"
+
+
+def test_a_claim_in_progress_does_not_hold_up_finishing_another_job_of_the_account():
+    """A claim holds its account's row lock until it commits. Cancelling a job of the same account
+    re-checks the job's foreign key to the account as it commits. That check must not wait for the
+    claim: in the service, the claim then waited for the cancelled job's row, and PostgreSQL broke the
+    deadlock by failing the cancel (a 500)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: SQLite locks the whole database for a write")
+    key, (claimed_job,) = _jobs(1)
+    FineTuningJob.objects.filter(pk=claimed_job.pk).update(dispatched_at=timezone.now())  # no re-dispatch touches it
+    other_key = create_api_key(user=get_or_create_user(username="claimer")).api_key
+    assert other_key.account_id == key.account_id
+    _, (cancelled_job,) = _jobs(1, key=other_key)
+    claiming, release = threading.Event(), threading.Event()
+
+    def claim() -> None:
+        try:
+            with transaction.atomic():
+                assert scheduler.claim_job(job_id=claimed_job.id) is not None
+                claiming.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    cancelled: list[str] = []
+
+    def cancel() -> None:
+        try:
+            cancelled.append(services.cancel_job(job=FineTuningJob.objects.get(pk=cancelled_job.pk)).status)
+        finally:
+            connection.close()
+
+    claimer = threading.Thread(target=claim)
+    claimer.start()
+    canceller = threading.Thread(target=cancel)
+    try:
+        assert claiming.wait(30)
+        canceller.start()
+        canceller.join(10)
+        assert cancelled == [JobStatus.CANCELLED]  # done while the claim still holds its lock
+    finally:
+        release.set()
+        claimer.join(30)
+        if canceller.ident is not None:
+            canceller.join(30)
+    claimed_job.refresh_from_db()
+    assert claimed_job.status == JobStatus.RUNNING
