@@ -46,3 +46,35 @@ def test_after_a_thin_pass_rows_arriving_together_still_share_one(engine) -> Non
         for call in calls:
             call.result()
     assert engine.passes - passes == 1
+
+
+def test_requests_answered_by_one_pass_wake_their_event_loop_once(engine) -> None:
+    """Eight requests awaited on one event loop, gathered into one pass: their answers arrive in one
+    callback, not eight (each wake-up is a write to the loop's self-pipe, from the inference thread)."""
+    import asyncio
+
+    engine, model = engine
+    engine.predict_sync([Row(f"text {i}", [model]) for i in range(8)], timeout=60)  # it now expects 8 rows
+
+    async def eight() -> tuple[list, int]:
+        loop = asyncio.get_running_loop()
+        wakeups = 0
+        schedule = loop.call_soon_threadsafe
+
+        def counted(*args, **kwargs):
+            nonlocal wakeups
+            wakeups += 1
+            return schedule(*args, **kwargs)
+
+        loop.call_soon_threadsafe = counted
+        passes = engine.passes
+        answers = await asyncio.gather(*(engine.predict([Row(f"request {i}", [model])]) for i in range(8)))
+        assert engine.passes - passes == 1
+        return answers, wakeups
+
+    answers, wakeups = asyncio.run(eight())
+    assert wakeups == 1
+    assert [len(answer) for answer in answers] == [1] * 8
+    for i in (0, 7):  # each got its own answer
+        alone = engine.predict_sync([Row(f"request {i}", [model])], timeout=60)[0][0].scores
+        assert answers[i][0][0].scores == pytest.approx(alone, abs=1e-5)
