@@ -32,11 +32,23 @@ BATCH_TOLERANCE = 1e-2 if serving_trunk_dtype("auto", "cpu") == "bfloat16" else 
 
 
 def assert_same(a: dict, b: dict, tolerance: float = 1e-5) -> None:
-    assert (a["model"], a["mode"], a["label"], a["windows"]) == (b["model"], b["mode"], b["label"], b["windows"])
+    """The same answer, scores within ``tolerance``. The selection must match too, unless ``b``'s own
+    scores put it within ``tolerance`` of the other choice: a text on the decision boundary (seen: 0.491
+    against 0.493 for two labels) may land either side when passes round differently."""
+    assert (a["model"], a["mode"], a["windows"]) == (b["model"], b["mode"], b["windows"])
     assert [c["label"] for c in a["classes"]] == [c["label"] for c in b["classes"]]
-    assert [c["selected"] for c in a["classes"]] == [c["selected"] for c in b["classes"]]
     for x, y in zip(a["classes"], b["classes"]):
         assert math.isclose(x["score"], y["score"], abs_tol=tolerance)
+    if not on_the_boundary(b, 2 * tolerance):
+        assert a["label"] == b["label"]
+        assert [c["selected"] for c in a["classes"]] == [c["selected"] for c in b["classes"]]
+
+
+def on_the_boundary(answer: dict, margin: float) -> bool:
+    """Single-label: the two best scores are within ``margin`` (multi-label thresholds are not in the
+    answer, so a multi-label answer is never taken to be on the boundary)."""
+    scores = sorted((c["score"] for c in answer["classes"]), reverse=True)
+    return answer["mode"] == "single_label" and len(scores) > 1 and scores[0] - scores[1] <= margin
 
 
 def test_several_models_over_one_text_equal_separate_calls(trained: Trained):
