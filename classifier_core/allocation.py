@@ -30,7 +30,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-import threading
+from functools import cache
 
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
 M_MMAP_THRESHOLD = -3
@@ -38,20 +38,11 @@ MMAP_THRESHOLD = 256 * 1024 * 1024  # allocations up to this come from the heap
 TRIM_THRESHOLD = 512 * 1024 * 1024  # free memory at the top of the heap kept up to this
 _ENVIRONMENT = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
 
-_lock = threading.Lock()
-_done: bool | None = None
 
-
+@cache
 def keep_freed_memory() -> bool:
-    """Raise glibc's mmap and trim thresholds for this process, once; whether they are raised."""
-    global _done
-    with _lock:
-        if _done is None:
-            _done = _raise_thresholds()
-        return _done
-
-
-def _raise_thresholds() -> bool:
+    """Raise glibc's mmap and trim thresholds for this process, once; whether they are raised. (Setting
+    them twice at once would be harmless: the encoder's loader calls this under its own lock anyway.)"""
     if not sys.platform.startswith("linux") or any(name in os.environ for name in _ENVIRONMENT):
         return False
     try:
