@@ -8,6 +8,7 @@ import httpx
 import openai
 import pytest
 
+from tests import service as services
 from tests.service import Service
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -16,6 +17,20 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 
 def read_jsonl(name: str) -> list[dict]:
     return [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report ends with the last lines of each running service's logs: a flake on CI
+    then shows which worker took which task and when, not just the assertion."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for running in services.RUNNING:
+            for name in ("worker", "web"):
+                text = running.log(name, lines=80)
+                if text:
+                    report.sections.append((f"{running.workdir.name} {name}.log (last 80 lines)", text))
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 _TEMPLATES: dict[tuple, str] = {}  # (settings module, PostgreSQL server) -> migrated and seeded database
+RUNNING: list["Service"] = []  # started and not yet stopped: a failing test's report shows their logs
 
 
 def free_port() -> int:
@@ -75,6 +76,7 @@ class Service:
             DJANGO_SETTINGS_MODULE=self.settings_module,
             REFLEX_DATA_DIR=str(self.workdir),
             Q_WORKERS=str(self.workers),
+            Q_LOG_LEVEL="INFO",  # which worker took which task, and when: what a failed scheduling test needs
             PYTHONUNBUFFERED="1",
         )
         env.update(self.extra_env)
@@ -145,6 +147,7 @@ class Service:
     def start(self, *, worker: bool = True) -> "Service":
         """Database, web server and (unless ``worker=False``: jobs then stay queued) a worker."""
         self.workdir.mkdir(parents=True, exist_ok=True)
+        RUNNING.append(self)
         self._prepared_database()
         self.start_web()
         if worker:
@@ -164,6 +167,7 @@ class Service:
                 process.wait()
 
     def stop(self) -> None:
+        RUNNING[:] = [other for other in RUNNING if other is not self]
         self._stop_key_maker()
         for process in reversed(self.processes):
             self.stop_process(process)
@@ -194,6 +198,10 @@ class Service:
                 self._key_maker.kill()
             self._key_maker = None
 
-    def log(self, name: str) -> str:
+    def log(self, name: str, *, lines: int | None = None) -> str:
+        """The end of a process's log: its last 5,000 characters, or its last ``lines`` lines."""
         path = self.workdir / f"{name}.log"
-        return path.read_text(errors="replace")[-5000:] if path.exists() else ""
+        if not path.exists():
+            return ""
+        text = path.read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:]) if lines else text[-5000:]

@@ -56,26 +56,46 @@ def _create(client: openai.OpenAI, rows=None, **extra) -> str:
 
 
 class Watcher:
-    """Polls the list endpoint and notes when each job was first seen running and the most running at once."""
+    """Polls the list endpoint and notes when each job was first seen running and the most running at once.
+
+    It keeps every change of the statuses it saw, and any request that failed, for the failure message:
+    a failed request is noted and the polling goes on, so one dropped connection cannot freeze the counts.
+    """
 
     def __init__(self, clients: list[openai.OpenAI]) -> None:
         self.clients = clients
         self.first_running: dict[str, float] = {}
         self.max_running = {id(c): 0 for c in clients}
+        self.changes: list[tuple[float, dict[str, str]]] = []
+        self.errors: list[str] = []
+        self._started = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             for client in self.clients:
-                jobs = client.fine_tuning.jobs.list(limit=100).data
+                try:
+                    jobs = client.fine_tuning.jobs.list(limit=100).data
+                except openai.APIError as error:
+                    self.errors.append(f"{time.monotonic() - self._started:.2f}s {error!r}")
+                    continue
                 seen_at = time.monotonic()
                 running = [job.id for job in jobs if job.status == "running"]
                 self.max_running[id(client)] = max(self.max_running[id(client)], len(running))
                 for job in jobs:
                     if job.status != "queued":
                         self.first_running.setdefault(job.id, seen_at)
+                statuses = {job.id: job.status for job in reversed(jobs)}
+                if not self.changes or self.changes[-1][1] != statuses:
+                    self.changes.append((seen_at - self._started, statuses))
             time.sleep(0.05)
+
+    def report(self) -> str:
+        """The statuses seen, one line per change (jobs in creation order), then any failed request."""
+        short = {"queued": "q", "running": "R", "succeeded": "s", "failed": "F", "cancelled": "c"}
+        lines = [f"{at:7.2f}s " + " ".join(short.get(status, status) for status in statuses.values()) for at, statuses in self.changes]
+        return "\n".join(["statuses seen (q queued, R running, s succeeded):", *lines, *self.errors])
 
     def __enter__(self) -> "Watcher":
         self._thread.start()
@@ -92,9 +112,9 @@ def test_seven_jobs_on_one_key_run_three_at_a_time_in_creation_order(orm_service
         job_ids = [_create(client) for _ in range(7)]
         finished = [wait_for_job(client, job_id, timeout=240) for job_id in job_ids]
     assert [job.status for job in finished] == ["succeeded"] * 7
-    assert watcher.max_running[id(client)] == 3
-    starts = [watcher.first_running[job_id] for job_id in job_ids]
-    assert starts == sorted(starts)
+    assert watcher.max_running[id(client)] == 3, watcher.report()
+    starts = [watcher.first_running.get(job_id) for job_id in job_ids]
+    assert None not in starts and starts == sorted(starts), watcher.report()
 
 
 def test_a_busy_key_does_not_starve_another(orm_service: Service):
