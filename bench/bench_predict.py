@@ -6,11 +6,15 @@ the API, registers copies of its artifact under other names through the ORM (for
 for 1,000 models), then measures over HTTP with a small keep-alive asyncio client (so that the load
 generator, on the same 2 cores, costs as little as possible):
 
-    .venv/bin/python bench/bench_predict.py [--seconds 5] [--warm-seconds 2] [--models 1000] [--django-path] [--env NAME=VALUE]
+    .venv/bin/python bench/bench_predict.py [--seconds 5] [--warm-seconds 2] [--models 1000] [--paired-rounds 3]
+                                            [--django-path] [--env NAME=VALUE]
 
 ``--django-path`` measures the old path (Django's views, every lookup from the database) for comparison.
 
-The machine is shared: figures are min / median of one run, and ratios are taken within the run.
+The machine is shared: figures are min / median of one run, and ratios are taken within the run. The
+raw limit is the best of eight configurations (threads x texts per batch), measured minutes after our
+32-client figure; the last row then measures the two in turn, at the limit's best configuration, so
+each ratio is of two figures taken seconds apart.
 """
 
 import argparse
@@ -146,37 +150,56 @@ async def throughput(port: int, key: str, body: dict, clients: int, seconds: flo
 # -- the raw encoder --------------------------------------------------------------------------------
 
 
-def raw_encoder_limits(texts_per_batch=(1, 8, 32, 64), threads=(1, 2), seconds: float = 3.0) -> dict[str, tuple[float, str]]:
-    """Best texts/s of the plain transformers model on the short text (mean pooling included), per
-    precision: float32, and under bfloat16 autocast (every layer, attention included)."""
+PRECISIONS = ("float32", "bfloat16 autocast")
+
+
+def raw_rate(encoder, precision: str, thread_count: int, size: int, seconds: float) -> float:
+    """Texts/s of the plain transformers model on ``size`` copies of the short text (tokenising and
+    mean pooling included), at one precision and thread count."""
     import contextlib
 
     import torch
 
-    from classifier_core.encoder import load_encoder, pool
+    from classifier_core.encoder import pool
 
-    encoder = load_encoder("cpu")
-    best: dict[str, tuple[float, str]] = {}
-    precisions = {"float32": contextlib.nullcontext, "bfloat16 autocast": lambda: torch.autocast("cpu", dtype=torch.bfloat16)}
-    for (precision, context), thread_count, size in (
-        (item, t, n) for item in precisions.items() for t in threads for n in texts_per_batch
-    ):
-        torch.set_num_threads(thread_count)
-        with context():
-            ids, mask = encoder.pad([encoder.first_window(i) for i in encoder.token_ids([SHORT] * size)])
-            with torch.inference_mode():
-                for _ in range(3):
-                    pool(encoder.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
-                count, started = 0, time.perf_counter()
-                while time.perf_counter() - started < seconds:
-                    tokens = encoder.token_ids([SHORT] * size)  # tokenising is part of the job
-                    ids, mask = encoder.pad([encoder.first_window(i) for i in tokens])
-                    pool(encoder.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
-                    count += size
-            rate = count / (time.perf_counter() - started)
-        if rate > best.get(precision, (0.0, ""))[0]:
-            best[precision] = (rate, f"batch {size}, {thread_count} thread(s)")
+    torch.set_num_threads(thread_count)
+    context = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bfloat16 autocast" else contextlib.nullcontext()
+    with context, torch.inference_mode():
+        ids, mask = encoder.pad([encoder.first_window(i) for i in encoder.token_ids([SHORT] * size)])
+        for _ in range(3):
+            pool(encoder.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
+        count, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            tokens = encoder.token_ids([SHORT] * size)  # tokenising is part of the job
+            ids, mask = encoder.pad([encoder.first_window(i) for i in tokens])
+            pool(encoder.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
+            count += size
+        return count / (time.perf_counter() - started)
+
+
+def raw_encoder_limits(encoder, texts_per_batch=(1, 8, 32, 64), threads=(1, 2), seconds: float = 3.0) -> dict[str, tuple[float, int, int]]:
+    """Best texts/s of the plain model per precision: (rate, threads, texts per batch) of the best
+    configuration, float32 and under bfloat16 autocast (every layer, attention included)."""
+    best: dict[str, tuple[float, int, int]] = {}
+    for precision in PRECISIONS:
+        for thread_count in threads:
+            for size in texts_per_batch:
+                rate = raw_rate(encoder, precision, thread_count, size, seconds)
+                if rate > best.get(precision, (0.0, 0, 0))[0]:
+                    best[precision] = (rate, thread_count, size)
     return best
+
+
+def paired_rounds(port: int, key: str, body: dict, encoder, best: tuple[float, int, int], rounds: int, seconds: float) -> list[tuple[float, float]]:
+    """(ours at 32 clients, raw limit) measured in turn, ``rounds`` times: the box's speed swings over
+    minutes, so each ratio compares two measurements seconds apart, taken the same way."""
+    _, thread_count, size = best
+    pairs = []
+    for _ in range(rounds):
+        asyncio.run(throughput(port, key, body, 32, 1.0))  # untimed: the connections and passes settle
+        ours, _, _ = asyncio.run(throughput(port, key, body, 32, seconds))
+        pairs.append((ours, raw_rate(encoder, "bfloat16 autocast", thread_count, size, seconds)))
+    return pairs
 
 
 # -- setup --------------------------------------------------------------------------------------------
@@ -284,6 +307,7 @@ def main() -> None:
     parser.add_argument("--warm-seconds", type=float, default=2.0, help="untimed load before each throughput level")
     parser.add_argument("--models", type=int, default=1000, help="models served by one process")
     parser.add_argument("--requests", type=int, default=400, help="sequential requests for latency")
+    parser.add_argument("--paired-rounds", type=int, default=3, help="rounds of 32 clients and the raw limit, in turn")
     parser.add_argument(
         "--django-path", action="store_true", help="serve predict through Django's views, no lookup caching (the old path)"
     )
@@ -376,8 +400,22 @@ def main() -> None:
         loads = load_times(51)
         rows.append(("version load from the database (50)", f"p50 {percentile(loads, 50):.1f} ms, max {max(loads):.1f} ms"))
 
-        for precision, (limit, where) in raw_encoder_limits().items():
+        from classifier_core.encoder import load_encoder
+
+        encoder = load_encoder("cpu")
+        limits = raw_encoder_limits(encoder)
+        for precision, (limit, thread_count, size) in limits.items():
+            where = f"batch {size}, {thread_count} thread(s)"
             rows.append((f"raw encoder limit, {precision}", f"{limit:.0f} texts/s ({where}); ours at 32 clients: {rates[32] / limit * 100:.0f} %"))
+        pairs = paired_rounds(port, key, single, encoder, limits["bfloat16 autocast"], args.paired_rounds, args.seconds)
+        ratios = [ours / raw for ours, raw in pairs]
+        rows.append(
+            (
+                f"32 clients vs that bf16 limit, {len(pairs)} rounds in turn",
+                f"ours {' / '.join(f'{ours:.0f}' for ours, _ in pairs)} req/s, raw {' / '.join(f'{raw:.0f}' for _, raw in pairs)} texts/s: "
+                f"{' / '.join(f'{r * 100:.0f}' for r in ratios)} %, median {statistics.median(ratios) * 100:.0f} %",
+            )
+        )
     finally:
         service.stop()
 
