@@ -40,6 +40,7 @@ class ChildReport:
     done: dict | None = None
     error: dict | None = None
     stopped_by_us: bool = False
+    out_of_time: bool = False  # stopped by us at REFLEX_JOB_MAX_SECONDS
     returncode: int | None = None
     stderr_tail: str = ""
     messages: list[str] = field(default_factory=list)
@@ -157,6 +158,7 @@ def run_child(claim: Claim, spec_path: Path, output_path: Path, stderr_path: Pat
                 _relay(line, claim, report)
             if not report.stopped_by_us and (not _still_ours(claim) or time.monotonic() > deadline):
                 report.stopped_by_us = True
+                report.out_of_time = time.monotonic() > deadline
                 _stop(process)
             if time.monotonic() >= next_beat:
                 _heartbeat(claim)
@@ -180,8 +182,17 @@ def _conclude(claim: Claim, report: ChildReport, output_path: Path) -> None:
         )
         services.succeed_job(job_id=claim.job_id, run_token=claim.run_token, outcome=outcome)
         return
+    if report.out_of_time:
+        # Only this side knows: left running, the job would be reaped as "worker lost" and run again.
+        services.fail_job(
+            job_id=claim.job_id,
+            run_token=claim.run_token,
+            code="training_timeout",
+            message=f"Training stopped: it ran past the time limit of {settings.REFLEX_JOB_MAX_SECONDS} s.",
+        )
+        return
     if report.stopped_by_us:
-        return  # cancelled, reaped or past its deadline: whoever ended it has recorded why
+        return  # cancelled, reaped or deleted: whoever ended it has recorded why
     if report.error is not None:
         code, message = report.error.get("code", "training_crashed"), report.error.get("message", "Training failed.")
         services.fail_job(job_id=claim.job_id, run_token=claim.run_token, code=code, message=message)

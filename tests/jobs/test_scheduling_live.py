@@ -147,6 +147,23 @@ def test_cancelling_a_running_job_frees_its_slot_for_the_next(fresh_service: Ser
     assert client.fine_tuning.jobs.retrieve(job_ids[0]).status == "cancelled"
 
 
+def test_a_run_past_its_time_limit_fails_and_is_not_run_again(tmp_path_factory):
+    limited = _service(tmp_path_factory, "deadline", REFLEX_JOB_MAX_SECONDS="1")  # the child needs longer to start
+    try:
+        client = _client(limited, "deadline")
+        job_id = _create(client)
+        job = wait_for_job(client, job_id, timeout=30)  # not left running until the reaper (heartbeat timeout)
+        assert job.status == "failed" and job.error.code == "training_timeout", job.error
+        assert job.error.message == "Training stopped: it ran past the time limit of 1 s."
+        assert _training_child(job_id, timeout=5, gone=True)
+        time.sleep(5)  # past the heartbeat timeout: a reaper finds nothing to retry
+        messages = [e.message for e in client.fine_tuning.jobs.list_events(job_id, limit=1000).data]
+        assert sum(m.startswith("Fine-tuning job started") for m in messages) == 1
+        assert client.fine_tuning.jobs.retrieve(job_id).status == "failed"
+    finally:
+        limited.stop()
+
+
 def test_a_task_delivered_twice_trains_once(orm_service: Service):
     client = _client(orm_service, "twice")
     job_id = _create(client)
