@@ -2,7 +2,8 @@
 
 The child (``python -m classifier_core.child``) has its own memory and CUDA context, so an OOM or a
 crash kills only it. This side heartbeats, polls for cancellation, and stops the child when the job
-is no longer its own (cancelled, reaped, deleted).
+is no longer its own (cancelled, reaped, deleted) or has run past ``REFLEX_JOB_MAX_SECONDS`` (it then
+fails the job: nobody else knows why it ended).
 """
 
 import json
@@ -89,7 +90,7 @@ def _heartbeat(claim: Claim) -> bool:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM asks the child to stop at its next step; SIGKILL after the grace period."""
+    """SIGTERM ends the child at once (classifier_core.child); SIGKILL if it has not gone after the grace period."""
     if process.poll() is not None:
         return
     process.send_signal(signal.SIGTERM)
