@@ -157,10 +157,11 @@ def run_child(claim: Claim, spec_path: Path, output_path: Path, stderr_path: Pat
                 break
             if line:
                 _relay(line, claim, report)
-            if not report.stopped_by_us and (not _still_ours(claim) or time.monotonic() > deadline):
-                report.stopped_by_us = True
+            if not report.stopped_by_us:
                 report.out_of_time = time.monotonic() > deadline
-                _stop(process)
+                if report.out_of_time or not _still_ours(claim):
+                    report.stopped_by_us = True
+                    _stop(process)
             if time.monotonic() >= next_beat:
                 _heartbeat(claim)
                 reap_stale_jobs()
