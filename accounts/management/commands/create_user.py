@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.services import get_or_create_account
+from accounts.staff import STAFF_GROUP, get_or_create_staff_group
 
 
 class Command(BaseCommand):
@@ -18,7 +19,11 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--password", default="", help="use this password instead of a generated one")
         parser.add_argument("--email", default="")
-        parser.add_argument("--staff", action="store_true", help="may use the admin at /admin/")
+        parser.add_argument(
+            "--staff",
+            action="store_true",
+            help=f"may use the admin at /admin/ as a member of the {STAFF_GROUP!r} group: inspect everything, cancel jobs",
+        )
         parser.add_argument("--superuser", action="store_true", help="staff with every permission")
 
     def handle(self, *args, username: str, password: str, email: str, staff: bool, superuser: bool, **options) -> None:
@@ -35,6 +40,8 @@ class Command(BaseCommand):
             user.is_superuser = user.is_superuser or superuser
             user.save()
             get_or_create_account(user=user)
+            if staff and not user.is_superuser:
+                user.groups.add(get_or_create_staff_group())
         role = "superuser" if user.is_superuser else "staff user" if user.is_staff else "user"
         verb = "Created" if created else "Set a new password for existing"
         self.stderr.write(f"{verb} {role} {username!r}. Log in at /dashboard/login/.")
