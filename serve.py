@@ -37,6 +37,12 @@ def interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def key_command(user: str) -> list[str]:
+    """The management command that issues the printed key. It revokes the key the previous start
+    printed, so restarts leave one live "make run" key behind, not one per start."""
+    return ["create_api_key", "--user", user, "--name", "make run", "--replace"]
+
+
 def banner(key: str, port: int) -> str:
     base = f"http://127.0.0.1:{port}/v1"
     return f"""
@@ -64,7 +70,7 @@ def main() -> int:
     manage("migrate", "--noinput")
     if (ROOT / "models_registry" / "management" / "commands" / "seed_reflexes.py").exists():
         manage("seed_reflexes")
-    key = manage("create_api_key", "--user", options.user, "--name", "make run", capture=True).stdout.strip().splitlines()[-1]
+    key = manage(*key_command(options.user), capture=True).stdout.strip().splitlines()[-1]
 
     processes = [
         start([sys.executable, "-m", "daphne", "-b", options.host, "-p", str(options.port), "reflex_project.asgi:application"]),

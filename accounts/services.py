@@ -43,6 +43,17 @@ def create_api_key(*, user: AbstractBaseUser, name: str = "") -> IssuedKey:
     return IssuedKey(api_key=api_key, raw_key=raw_key)
 
 
+@transaction.atomic
+def replace_api_key(*, user: AbstractBaseUser, name: str) -> IssuedKey:
+    """A new key named ``name``; the user's active keys of that name are revoked in the same transaction.
+    ``make run`` issues its key so, and restarts leave one live key behind, not one per start."""
+    if not name:
+        raise ValueError("replace_api_key needs a key name: it revokes the keys of that name")
+    account = get_or_create_account(user=user)
+    ApiKey.objects.filter(account=account, name=name[:100], revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return create_api_key(user=user, name=name)
+
+
 def revoke_api_key(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
