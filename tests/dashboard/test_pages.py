@@ -5,6 +5,7 @@ The full flow with training, the live chart and the playground runs in a real br
 """
 
 import json
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -128,6 +129,19 @@ def test_a_job_page_shows_labels_result_and_error():
     page = _client_for(user).get(f"/dashboard/jobs/{failed.id}/").content.decode()
     assert "billing" in page and "bug" in page
     assert "invalid_training_data" in page and "Label &#x27;bug&#x27; has 2" in page
+
+
+def _base_model_shown(page: str) -> str:
+    return re.sub(r"<[^>]+>", "", re.search(r"<dt>Base model</dt>\s*<dd[^>]*>(.*?)</dd>", page, re.S).group(1)).strip()
+
+
+def test_a_job_page_shows_the_base_model_the_api_shows():
+    user = _user("gail")
+    cold = _job(user)
+    warm = _job(user, base_model="jailbreak")
+    client = _client_for(user)
+    assert _base_model_shown(client.get(f"/dashboard/jobs/{cold.id}/").content.decode()) == "none (cold start)"
+    assert _base_model_shown(client.get(f"/dashboard/jobs/{warm.id}/").content.decode()) == "jailbreak"
 
 
 def test_the_cancel_button_cancels_a_queued_job_and_records_the_event():
