@@ -2,8 +2,8 @@
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_precision.py [--data DIR] [--rows 500] [--threads 2]
 
-Models are trained as always (float32 trunk): LoRA models on seed-0 subsets of the shared datasets,
-plus the shipped defaults. Each is then evaluated on its test split twice, over a float32 and over a
+Models are trained as always (float32 trunk): LoRA models on seed-0 subsets of the datasets folder
+(bench/data_folder.py), plus the shipped defaults. Each is then evaluated on its test split twice, over a float32 and over a
 bfloat16 trunk, and the table shows both accuracies, the change in points, and the time each pass took.
 A speed-up is offered only where accuracy changes by less than 0.5 pt. Prints; asserts nothing.
 """
@@ -21,6 +21,23 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from bench.data_folder import add_data_option, require_datasets  # noqa: E402
+
+
+def read_options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_data_option(parser)
+    parser.add_argument("--datasets", default="sst2,banking77,jailbreak_classification,goemotions")
+    parser.add_argument("--rows", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    args.data = require_datasets(args.data, args.datasets.split(","))
+    return args
+
+
+if __name__ == "__main__":
+    OPTIONS = read_options()  # before torch loads: missing data is told at once
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -61,22 +78,13 @@ def short_latency_ms(predictor: Predictor, model) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
-    parser.add_argument("--datasets", default="sst2,banking77,jailbreak_classification,goemotions")
-    parser.add_argument("--rows", type=int, default=500)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
+def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     full, low = Predictor(load_encoder("cpu")), Predictor(load_encoder("cpu", "bfloat16"))
 
     cases = []  # (name, model, test rows)
     for name in args.datasets.split(","):
         folder = args.data / name
-        if not folder.exists():
-            print(f"# {folder} not found: skipped")
-            continue
         train, test = subset(read(folder / "train.jsonl"), args.rows, 0), read(folder / "test.jsonl")
         labels = label_set(train)
         mode = MULTI_LABEL if any(len(row.labels) != 1 for row in train + test) else SINGLE_LABEL
@@ -105,4 +113,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(OPTIONS)

@@ -2,6 +2,8 @@
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_recipes.py [--data DIR] [--rows 500] [--threads 2]
 
+The datasets folder and its layout: bench/data_folder.py and docs/benchmarks.md.
+
 Baselines: TF-IDF + logistic regression, frozen MiniLM embeddings + logistic regression. Candidates:
 the LoRA recipes below (classifier_core.training.fit), each trained on the same subset (its
 validation split carved from it) and evaluated on the dataset's test split.
@@ -10,7 +12,6 @@ validation split carved from it) and evaluated on the dataset's test split.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -21,6 +22,26 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.data_folder import add_data_option, read_rows, require_datasets  # noqa: E402
+
+
+def read_options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_data_option(parser)
+    parser.add_argument("--datasets", default="sst2,banking77")
+    parser.add_argument("--rows", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", default="", help="comma-separated substrings of method names to run")
+    parser.add_argument("--full", action="store_true", help="also LoRA on all 6 layers (full fine-tune proxy)")
+    args = parser.parse_args()
+    args.data = require_datasets(args.data, args.datasets.split(","))
+    return args
+
+
+if __name__ == "__main__":
+    OPTIONS = read_options()  # before torch loads: missing data is told at once
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -49,14 +70,7 @@ FULL = {"lora k6 r8 (~full FT)": replace(RECIPE, k=6)}
 
 
 def read(path: Path) -> list[Example]:
-    rows = []
-    for line in path.read_text().split("\n"):  # not splitlines(): texts may hold U+2028 and friends
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        labels = row["labels"] if "labels" in row else [row["label"]]
-        rows.append(Example(row["text"], tuple(labels)))
-    return rows
+    return [Example(row["text"], tuple(row["labels"] if "labels" in row else [row["label"]])) for row in read_rows(path)]
 
 
 def subset(rows: list[Example], n: int, seed: int) -> list[Example]:
@@ -131,16 +145,7 @@ def lora(recipe: Recipe):
     return run
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/datasets"))
-    parser.add_argument("--datasets", default="sst2,banking77")
-    parser.add_argument("--rows", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--only", default="", help="comma-separated substrings of method names to run")
-    parser.add_argument("--full", action="store_true", help="also LoRA on all 6 layers (full fine-tune proxy)")
-    args = parser.parse_args()
+def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     load_encoder("cpu")
     methods = {"tfidf + LR": tfidf_lr, "frozen emb + LR": frozen_lr}
@@ -167,4 +172,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(OPTIONS)

@@ -1,11 +1,12 @@
 """`make bench-train`: create→succeeded wall time and test accuracy / macro-F1 of real jobs, next to
 TF-IDF + logistic regression trained on the same rows in the same run. Prints a table; asserts nothing.
 
-    .venv/bin/python bench/bench_train.py [--data ../shared/datasets] [--datasets sst2 banking77] [--sizes 500 full]
+    .venv/bin/python bench/bench_train.py [--data DIR] [--datasets sst2 banking77] [--sizes 500 full]
+
+The datasets folder and its layout: bench/data_folder.py and docs/benchmarks.md.
 """
 
 import argparse
-import json
 import random
 import sys
 import tempfile
@@ -14,22 +15,34 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import zip_longest
 from pathlib import Path
 
-import httpx
-import openai
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.preprocessing import MultiLabelBinarizer
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.data_folder import add_data_option, read_rows, require_datasets  # noqa: E402
+
+
+def read_options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_option(parser)
+    parser.add_argument("--datasets", nargs="+", default=["sst2", "banking77", "goemotions"])
+    parser.add_argument("--sizes", nargs="+", default=["500", "full"])
+    options = parser.parse_args()
+    options.data = require_datasets(options.data, options.datasets)
+    return options
+
+
+if __name__ == "__main__":
+    OPTIONS = read_options()  # before the service and sklearn load: missing data is told at once
+
+import httpx  # noqa: E402
+import openai  # noqa: E402
+from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
+from sklearn.multiclass import OneVsRestClassifier  # noqa: E402
+from sklearn.preprocessing import MultiLabelBinarizer  # noqa: E402
+
 from tests.service import Service  # noqa: E402  (the same real server + worker the tests use)
-
-
-def read(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def subset(rows: list[dict], size: str) -> list[dict]:
@@ -113,20 +126,14 @@ def reflex_job(client: openai.OpenAI, service: Service, key: str, train: list[di
     return wall, accuracy_score(truth, chosen), f1_score(truth, chosen, average="macro"), job
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
-    parser.add_argument("--datasets", nargs="+", default=["sst2", "banking77", "goemotions"])
-    parser.add_argument("--sizes", nargs="+", default=["500", "full"])
-    options = parser.parse_args()
-
+def main(options: argparse.Namespace) -> None:
     service = Service(workdir=Path(tempfile.mkdtemp(prefix="reflex-bench-")), workers=2, settings_module="reflex_project.settings").start()
     try:
         key = service.create_key("bench")
         client = openai.OpenAI(api_key=key, base_url=service.api_url, max_retries=0, timeout=120)
         print(f"{'dataset':<11} {'rows':>5}  {'method':<22} {'seconds':>8} {'accuracy':>9} {'F1':>7}")
         for name in options.datasets:
-            train_all, test = read(options.data / name / "train.jsonl"), read(options.data / name / "test.jsonl")
+            train_all, test = read_rows(options.data / name / "train.jsonl"), read_rows(options.data / name / "test.jsonl")
             mode = "multi_label" if is_multi(train_all) else "single_label"
             f1_name = "micro-F1" if mode == "multi_label" else "macro-F1"
             for size in options.sizes:
@@ -145,4 +152,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(OPTIONS)
