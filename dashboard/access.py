@@ -1,6 +1,6 @@
 """Who may see a dashboard page, and how refusals look: a key holder sees only their account's objects.
 
-Another account's object is a 404 page, exactly like a missing one (SPEC §1).
+Another account's object is a 404 page, exactly like a missing one, as in the API.
 """
 
 from collections.abc import Callable

@@ -62,7 +62,7 @@ class ClassifierAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Classifier | None = None) -> bool:
         if obj is not None and obj.is_default:
-            return False  # default Reflexes are not deletable (SPEC §5)
+            return False  # default Reflexes are not deletable (the API answers model_not_deletable)
         return super().has_delete_permission(request, obj)
 
     def get_actions(self, request: HttpRequest) -> dict:

@@ -1,6 +1,6 @@
 """Reflex settings: one module, driven by the environment.
 
-Every limit of SPEC.md is a setting here, read with the small typed readers below, which fail
+Every limit of the API (docs/api.md, "Limits") is a setting here, read with the small typed readers below, which fail
 loudly on a malformed value instead of guessing.
 """
 
@@ -129,16 +129,16 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Live job events (SPEC §4): with Redis, each new event is published to a group per job (Redis
+# Live job events: with Redis, each new event is published to a group per job (Redis
 # pub/sub) and open streams wait on it; without, streams poll the database cheaply.
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
     }
-REFLEX_STREAM_HEARTBEAT_SECONDS = env_float("REFLEX_STREAM_HEARTBEAT_SECONDS", 10.0)  # SPEC: at most 15 s
+REFLEX_STREAM_HEARTBEAT_SECONDS = env_float("REFLEX_STREAM_HEARTBEAT_SECONDS", 10.0)  # the API promises at most 15 s
 REFLEX_STREAM_POLL_SECONDS = env_float("REFLEX_STREAM_POLL_SECONDS", 1.0)  # without Redis
 
-# Webhooks (SPEC §6).
+# Webhooks (docs/api.md, "Webhooks").
 REFLEX_WEBHOOK_ALLOW_HTTP = env_bool("REFLEX_WEBHOOK_ALLOW_HTTP", False)  # local development and tests
 REFLEX_WEBHOOK_ALLOW_PRIVATE = env_bool("REFLEX_WEBHOOK_ALLOW_PRIVATE", False)  # tests only
 REFLEX_WEBHOOK_TIMEOUT_SECONDS = env_float("REFLEX_WEBHOOK_TIMEOUT_SECONDS", 15.0)
@@ -162,13 +162,13 @@ REFLEX_SERVE_STATIC = env_bool("REFLEX_SERVE_STATIC", True)
 STATIC_ROOT = DATA_DIR / "static"
 LOGIN_URL = "/dashboard/login/"
 
-# SPEC §7: request body 64 MiB.
+# Request body (413 beyond it) and per-key rates (429).
 REFLEX_MAX_BODY_BYTES = env_int("REFLEX_MAX_BODY_BYTES", 64 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REFLEX_MAX_BODY_BYTES
 REFLEX_PREDICT_RATE = env_str("REFLEX_PREDICT_RATE", "600/s")
 REFLEX_JOB_CREATE_RATE = env_str("REFLEX_JOB_CREATE_RATE", "60/min")
 
-# SPEC §3 limits.
+# What a job may be created with.
 REFLEX_MAX_TRAINING_ROWS = env_int("REFLEX_MAX_TRAINING_ROWS", 50_000)
 REFLEX_MAX_TEXT_CHARS = env_int("REFLEX_MAX_TEXT_CHARS", 65_536)
 REFLEX_MIN_LABELS = env_int("REFLEX_MIN_LABELS", 2)
@@ -183,7 +183,7 @@ REFLEX_JOB_MAX_SECONDS = env_int("REFLEX_JOB_MAX_SECONDS", 3 * 3600)
 REFLEX_JOB_MAX_ATTEMPTS = env_int("REFLEX_JOB_MAX_ATTEMPTS", 2)  # a lost run is retried once
 REFLEX_CANCEL_GRACE_SECONDS = env_float("REFLEX_CANCEL_GRACE_SECONDS", 3.0)
 
-# Torch threads per process (DESIGN.md "Threads": scale with processes, not threads).
+# Torch threads per process: scale with processes, not threads (docs/benchmarks.md, "Predictions").
 REFLEX_WEB_TORCH_THREADS = env_int("REFLEX_WEB_TORCH_THREADS", 1)  # a small prediction pass
 REFLEX_WEB_TORCH_THREADS_LARGE = env_int("REFLEX_WEB_TORCH_THREADS_LARGE", 2)  # a large one (inference/batching.py)
 REFLEX_WEB_LARGE_PASS_TOKENS = env_int("REFLEX_WEB_LARGE_PASS_TOKENS", 64)  # tokens x models that make a pass large
@@ -228,7 +228,7 @@ REFLEX_SYNTH_MAX_RETRIES = env_int("REFLEX_SYNTH_MAX_RETRIES", 5)  # per request
 REFLEX_SYNTH_REQUEST_TIMEOUT = env_float("REFLEX_SYNTH_REQUEST_TIMEOUT", 120.0)
 REFLEX_SYNTH_MAX_EXAMPLE_CHARS = env_int("REFLEX_SYNTH_MAX_EXAMPLE_CHARS", 2000)  # longer generated examples are dropped
 
-# django-q2: the database decides, the queue only wakes (DESIGN.md). Training runs in a child
+# django-q2: the database decides, the queue only wakes (docs/architecture.md). Training runs in a child
 # process with its own deadline, so the task timeout only bounds a stuck supervisor; keep
 # retry > timeout so a live task is never delivered twice by the ORM broker.
 Q_TIMEOUT = REFLEX_SYNTH_MAX_SECONDS + REFLEX_JOB_MAX_SECONDS + 600  # synthesis runs in the same task, before training

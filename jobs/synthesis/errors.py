@@ -17,7 +17,7 @@ class SynthesisFailed(SynthesisError):
 
 
 class SynthesisTooShort(SynthesisError):
-    """The synthesised set misses the minimums (SPEC §3); the message names the short label."""
+    """The synthesised set misses the minimums (docs/api.md, "Create a job"); the message names the short label."""
 
     code = "invalid_training_data"
 

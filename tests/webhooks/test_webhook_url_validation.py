@@ -1,4 +1,4 @@
-"""`webhook_url` is checked when the job is created: https only, public addresses only (SPEC §6)."""
+"""`webhook_url` is checked when the job is created: https only, public addresses only."""
 
 import ipaddress
 
