@@ -13,8 +13,10 @@ from tests.inference.conftest import local_engine
 WINDOW_S = 0.4
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def engine():
+    """A fresh engine for each test (the encoder itself is loaded once per process): what it expects
+    depends on the passes it has run, so no test may inherit another's."""
     engine, predictor = local_engine(window_s=WINDOW_S, large=1)
     model = predictor.prepare(random_model(predictor.encoder, k=2, labels=["a", "b"], seed=3))
     return engine, model
@@ -27,7 +29,6 @@ def test_one_client_alone_never_waits_for_company(engine) -> None:
         started = time.monotonic()
         engine.predict_sync([Row("hello there", [model])], timeout=60)
         assert time.monotonic() - started < WINDOW_S / 2
-    # (the module's engine now expects one row)
 
 
 def test_after_a_thin_pass_rows_arriving_together_still_share_one(engine) -> None:
