@@ -3,6 +3,7 @@ by passing ``now`` (what a django-q2 schedule would do later) instead of sleepin
 
 import json
 import socket
+import time
 import uuid
 from datetime import timedelta
 
@@ -73,7 +74,16 @@ def test_a_receiver_failing_twice_gets_the_same_webhook_id_three_times(receiver)
     attempts = list(delivery.attempts.all())
     assert [a.status_code for a in attempts] == [500, 500, 200]
     assert [a.next_attempt_at for a in attempts] == [start + timedelta(seconds=5), start + timedelta(seconds=306), None]
-    assert all(a.duration_ms >= 0 for a in attempts)
+
+
+def test_an_attempt_records_how_long_the_receiver_took_to_answer(receiver):
+    receiver.delay = 0.2
+    delivery = cancelled_job_delivery(receiver.url)
+    started = time.perf_counter()
+    assert attempt_delivery(delivery_id=delivery.id, now=timezone.now()).status_code == 200
+    wall_ms = (time.perf_counter() - started) * 1000
+    (attempt,) = delivery.attempts.all()
+    assert 200 <= attempt.duration_ms <= wall_ms
 
 
 def test_410_gone_stops_at_once(receiver):
