@@ -6,24 +6,24 @@ threads, every middleware runs, and the key and the name cost database queries. 
 on the event loop, its key and model names come from ``inference.lookups`` (no database while they
 are remembered), and only the batching engine leaves the loop. The contract is the Django views'
 (``inference.views``, still served with ``REFLEX_LEAN_PREDICT=0``): the body limit (413) before
-anything else, POST only (405), Bearer key (401), per-key predict rate (429 + Retry-After), strict
-JSON (400), and every error rendered by ``reflex_project.api.errors.response_for``.
+anything else, Bearer key (401), POST only (405 with ``Allow``), per-key predict rate (429 +
+Retry-After), strict JSON (``reflex_project.api.json_body``: 415, 400), and every error rendered by
+``reflex_project.api.errors.response_for``.
 """
 
 import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from types import SimpleNamespace
 
 from django.conf import settings
 
 from accounts.models import Account, ApiKey
 from inference import lookups
 from inference.connections import in_db_thread
-from inference.views import LARGE_BODY, answer_predict, answer_predict_batch
-from reflex_project.api.errors import ApiError, InvalidRequest, RequestTooLarge, error_body, response_for
-from reflex_project.api.json_body import read_json_object
+from inference.views import ALLOWED_METHODS, LARGE_BODY, answer_predict, answer_predict_batch
+from reflex_project.api.errors import ApiError, MethodNotAllowed, RequestTooLarge, error_body, response_for
+from reflex_project.api.json_body import parse_json_object
 from reflex_project.api.throttling import check_predict_rate, predict_rate_is_local
 
 logger = logging.getLogger(__name__)
@@ -64,18 +64,26 @@ def _too_large() -> RequestTooLarge:
     return RequestTooLarge(f"Request body is larger than the {limit_mib} MiB limit.")
 
 
-def _authenticate_and_check_rate(header: str) -> ApiKey:
+def _check_method(method: str) -> None:
+    if method not in ALLOWED_METHODS:
+        raise MethodNotAllowed(method, allowed=ALLOWED_METHODS)
+
+
+def _authenticate_and_check_rate(header: str, method: str) -> ApiKey:
     api_key = lookups.authenticate_key(header)
+    _check_method(method)
     check_predict_rate(api_key)
     return api_key
 
 
 async def _authenticate(scope: dict) -> Account:
+    """The key's account (401), then the method (405), then the predict rate (429)."""
     header = _header(scope, b"authorization")
     api_key = lookups.cached_key(header)
     if api_key is None:
-        api_key = await in_db_thread(_authenticate_and_check_rate, header)
-    elif THROTTLE_INLINE:
+        return (await in_db_thread(_authenticate_and_check_rate, header, scope["method"])).account
+    _check_method(scope["method"])
+    if THROTTLE_INLINE:
         check_predict_rate(api_key)
     else:
         await in_db_thread(check_predict_rate, api_key)
@@ -99,12 +107,6 @@ async def _read_body(receive: Callable) -> bytes:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _method_not_allowed(method: str) -> InvalidRequest:
-    error = InvalidRequest(f'Method "{method}" not allowed.', code="method_not_allowed")
-    error.status_code = 405
-    return error
-
-
 async def _answer(scope: dict, receive: Callable, handle: Handler) -> dict:
     try:
         length = int(_header(scope, b"content-length") or 0)
@@ -112,12 +114,13 @@ async def _answer(scope: dict, receive: Callable, handle: Handler) -> dict:
         length = 0
     if length > settings.REFLEX_MAX_BODY_BYTES:
         raise _too_large()
-    if scope["method"] != "POST":
-        raise _method_not_allowed(scope["method"])
     account = await _authenticate(scope)
     raw = await _read_body(receive)
-    request = SimpleNamespace(body=raw)
-    body = await in_db_thread(read_json_object, request) if len(raw) > LARGE_BODY else read_json_object(request)
+    content_type = _header(scope, b"content-type")
+    if len(raw) > LARGE_BODY:
+        body = await in_db_thread(parse_json_object, raw, content_type=content_type)
+    else:
+        body = parse_json_object(raw, content_type=content_type)
     return await _until_disconnect(receive, handle(account, body))
 
 

@@ -4,10 +4,14 @@ from typing import Any
 from django.conf import settings
 
 from reflex_project.api.errors import ApiError, InvalidRequest, MissingParameter
+from reflex_project.api.json_body import refuse_unknown_fields
 
 MAX_MODELS_PER_REQUEST = 16
 MAX_BATCH_ROWS = 300
 MAX_ROW_ID_CHARS = 256
+PREDICT_FIELDS = {"model", "models", "text"}
+BATCH_FIELDS = {"requests"}
+BATCH_ROW_FIELDS = {"id", "model", "text"}
 
 
 def parse_text(body: dict, *, param: str = "text") -> str:
@@ -25,7 +29,8 @@ def parse_text(body: dict, *, param: str = "text") -> str:
 
 
 def parse_model_names(body: dict) -> tuple[str | None, list[str] | None]:
-    """Exactly one of ``model`` (a name) or ``models`` (1-16 names)."""
+    """Exactly one of ``model`` (a name) or ``models`` (1-16 names); no field but those and ``text``."""
+    refuse_unknown_fields(body, PREDICT_FIELDS)
     model, models = body.get("model"), body.get("models")
     if model is not None and models is not None:
         raise InvalidRequest("Send either 'model' or 'models', not both.", param="models")
@@ -62,6 +67,7 @@ class BatchRow:
 
 def parse_batch(body: dict) -> list[BatchRow]:
     """``{"requests": [{"id", "model": str | [str], "text"}, ...]}``; a bad row becomes an error row."""
+    refuse_unknown_fields(body, BATCH_FIELDS)
     requests = body.get("requests")
     if requests is None:
         raise MissingParameter("Missing required parameter: 'requests'.", param="requests")
@@ -80,6 +86,7 @@ def _batch_row(item: Any, *, where: str) -> BatchRow:
             raise MissingParameter("Missing required parameter: 'id'.", param=f"{where}.id")
         if not isinstance(row_id, str) or not row_id or len(row_id) > MAX_ROW_ID_CHARS:
             raise InvalidRequest(f"'id' must be a non-empty string of at most {MAX_ROW_ID_CHARS} characters.", param=f"{where}.id")
+        refuse_unknown_fields(item, BATCH_ROW_FIELDS, where=where)
         model = item.get("model")
         if model is None:
             raise MissingParameter("Missing required parameter: 'model'.", param=f"{where}.model")

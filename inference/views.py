@@ -1,8 +1,9 @@
 """Predict endpoints as plain async views: under daphne, DRF's sync views all run in one thread, which
 would serialise concurrent predictions before the batching engine could gather them.
 
-Same contract as the DRF views: Bearer key (``ApiKeyAuthentication``), the per-key predict rate
-(``check_predict_rate``), strict JSON, and errors rendered by ``reflex_project.api.errors``.
+Same contract as the DRF views: Bearer key (``ApiKeyAuthentication``) before anything else, then POST
+only (405 with ``Allow``), the per-key predict rate (``check_predict_rate``), strict JSON
+(``reflex_project.api.json_body``), and errors rendered by ``reflex_project.api.errors``.
 """
 
 from collections.abc import Awaitable, Callable
@@ -15,30 +16,25 @@ from inference import services
 from inference.connections import in_db_thread
 from inference.validation import parse_batch, parse_model_names, parse_text
 from reflex_project.api.authentication import ApiKeyAuthentication
-from reflex_project.api.errors import ApiError, InvalidRequest, response_for
+from reflex_project.api.errors import ApiError, MethodNotAllowed, response_for
 from reflex_project.api.json_body import read_json_object
 from reflex_project.api.throttling import check_predict_rate
 
 LARGE_BODY = 256 * 1024  # bodies above this are parsed off the event loop
+ALLOWED_METHODS = ["POST"]
 
 
 def _authenticate(request: HttpRequest) -> Account:
-    """The key's account, after the per-key predict rate (runs in a database thread)."""
+    """The key's account, after the method and the per-key predict rate (runs in a database thread)."""
     _, api_key = ApiKeyAuthentication().authenticate(request)
+    if request.method not in ALLOWED_METHODS:
+        raise MethodNotAllowed(request.method, allowed=ALLOWED_METHODS)
     check_predict_rate(api_key)
     return api_key.account
 
 
-def _method_not_allowed(request: HttpRequest) -> InvalidRequest:
-    error = InvalidRequest(f'Method "{request.method}" not allowed.', code="method_not_allowed")
-    error.status_code = 405
-    return error
-
-
 async def _serve(request: HttpRequest, handle: Callable[[Account, dict], Awaitable[dict]]) -> HttpResponse:
     try:
-        if request.method != "POST":
-            raise _method_not_allowed(request)
         account = await in_db_thread(_authenticate, request)
         if len(request.body) > LARGE_BODY:
             body = await in_db_thread(read_json_object, request)

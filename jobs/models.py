@@ -6,10 +6,11 @@ from django.utils import timezone
 from accounts.models import Account, ApiKey
 
 BASE_MODEL_NAME = "morph-reflex-v1"
+JOB_ID_PREFIX = "ftjob-"
 
 
 def new_job_id() -> str:
-    return "ftjob-" + secrets.token_hex(12)
+    return JOB_ID_PREFIX + secrets.token_hex(12)
 
 
 def new_event_id() -> str:

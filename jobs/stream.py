@@ -23,6 +23,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import Account, ApiKey
 from jobs import selectors
@@ -32,6 +33,7 @@ from jobs.serializers import event_object
 from jobs.views import JobEventsView
 from reflex_project.api.authentication import ApiKeyAuthentication
 from reflex_project.api.errors import InvalidRequest
+from reflex_project.api.text import check_parameters, check_text
 
 HEARTBEAT = b": keep-alive\n\n"
 FETCH_BATCH = 500
@@ -196,6 +198,7 @@ async def open_job_event_stream(*, account: Account, job_id: str, after_event_id
 
 def _last_event_id(request: HttpRequest) -> str | None:
     value = (request.headers.get("Last-Event-ID") or request.GET.get("after") or "").strip()
+    check_text(value, param="Last-Event-ID")
     if len(value) > MAX_EVENT_ID_LENGTH:
         raise InvalidRequest("Last-Event-ID is not a valid event id.", param="Last-Event-ID")
     return value or None
@@ -203,12 +206,14 @@ def _last_event_id(request: HttpRequest) -> str | None:
 
 async def job_events_stream_view(request: HttpRequest, job_id: str) -> HttpResponse:
     api_key = await sync_to_async(_authenticate, thread_sensitive=False)(request)
+    check_parameters({"job_id": job_id}, request.GET)
     return await open_job_event_stream(account=api_key.account, job_id=job_id, after_event_id=_last_event_id(request))
 
 
 _list_events_view = JobEventsView.as_view()
 
 
+@csrf_exempt  # keys, not cookies: every other method gets the list view's 401 or 405, as JSON
 async def job_events_endpoint(request: HttpRequest, job_id: str) -> HttpResponse:
     """``?stream=true`` streams; anything else is the ordinary paginated list (a DRF view)."""
     if request.method == "GET" and request.GET.get("stream", "").lower() == "true":

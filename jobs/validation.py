@@ -1,7 +1,8 @@
 """Turns a create-job body into a ``JobRequest``, or raises a 400 naming the offending field.
 
 Structural rules only; whether the rows meet the minimums is decided later, by a job that fails
-at once with ``invalid_training_data`` (SPEC §3).
+at once with ``invalid_training_data``. Strings are already known to be storable text
+(``reflex_project.api.json_body``).
 """
 
 import re
@@ -10,8 +11,9 @@ from typing import Any
 
 from django.conf import settings
 
-from jobs.models import BASE_MODEL_NAME, InputMode
+from jobs.models import BASE_MODEL_NAME, JOB_ID_PREFIX, InputMode
 from reflex_project.api.errors import InvalidRequest, MissingParameter
+from reflex_project.api.json_body import refuse_unknown_fields
 from webhooks.destinations import validate_webhook_url
 
 SINGLE_LABEL = "single_label"
@@ -24,6 +26,7 @@ ACCEPTED_FIELDS = {"model", "base_model", "suffix", "labels", "webhook_url", "mo
 TOLERATED_FIELDS = {"training_file", "validation_file", "integrations", "metadata"}
 MANAGED_FIELDS = {"hyperparameters", "method"}
 MAX_SEED = 2**31 - 1
+ROW_FIELDS = {SINGLE_LABEL: {"text", "label"}, MULTI_LABEL: {"text", "labels"}}
 
 
 @dataclass
@@ -110,12 +113,25 @@ def _training_rows(data: Any, *, mode: str, labels: list[str] | None) -> list[tu
             raise InvalidRequest("Each row must be an object with 'text' and 'label'.", param=where)
         text = _text(row.get("text"), param=f"{where}.text")
         row_labels = _row_labels(row, mode=mode, where=where)
+        refuse_unknown_fields(row, ROW_FIELDS[mode], where=where)
         for position, label in enumerate(row_labels):
             if allowed is not None and label not in allowed:
                 param = f"{where}.label" if mode == SINGLE_LABEL else f"{where}.labels[{position}]"
                 raise InvalidRequest(f"Label {label!r} is not one of 'labels'.", param=param)
         rows.append((text, row_labels))
+    if labels is None:
+        _check_inferred_labels(rows)
     return rows
+
+
+def _check_inferred_labels(rows: list[tuple[str, tuple[str, ...]]]) -> None:
+    """Labels taken from the rows obey the limit on explicit ones (each label is checked in its row)."""
+    inferred = {label for _, row_labels in rows for label in row_labels}
+    if len(inferred) > settings.REFLEX_MAX_LABELS:
+        raise InvalidRequest(
+            f"'training_data' uses {len(inferred)} distinct labels; at most {settings.REFLEX_MAX_LABELS} are allowed.",
+            param="training_data",
+        )
 
 
 def _row_labels(row: dict, *, mode: str, where: str) -> tuple[str, ...]:
@@ -143,10 +159,7 @@ def _generate(value: Any) -> dict[str, Any]:
     count = value.get("examples_per_label", 500)
     if not _is_int(count) or not 5 <= count <= 1000:
         raise InvalidRequest("'examples_per_label' must be an integer from 5 to 1000.", param="generate.examples_per_label")
-    unknown = set(value) - {"description", "examples_per_label"}
-    if unknown:
-        name = sorted(unknown)[0]
-        raise InvalidRequest(f"Unknown parameter 'generate.{name}'.", param=f"generate.{name}", code="unknown_parameter")
+    refuse_unknown_fields(value, {"description", "examples_per_label"}, where="generate")
     return {"description": description, "examples_per_label": count}
 
 
@@ -163,10 +176,7 @@ def _label_data(value: Any) -> dict[str, Any]:
     description = value.get("description")
     if description is not None and (not isinstance(description, str) or len(description) > 4000):
         raise InvalidRequest("'label_data.description' must be a string of at most 4,000 characters.", param="label_data.description")
-    unknown = set(value) - {"texts", "description"}
-    if unknown:
-        name = sorted(unknown)[0]
-        raise InvalidRequest(f"Unknown parameter 'label_data.{name}'.", param=f"label_data.{name}", code="unknown_parameter")
+    refuse_unknown_fields(value, {"texts", "description"}, where="label_data")
     return {"texts": texts, "description": description}
 
 
@@ -179,8 +189,22 @@ def _check_fields(body: dict) -> None:
     for name in body:
         if name in MANAGED_FIELDS:
             raise InvalidRequest(f"'{name}' is not supported: training is fully managed.", param=name, code="unsupported_parameter")
-        if name not in ACCEPTED_FIELDS and name not in TOLERATED_FIELDS:
-            raise InvalidRequest(f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
+    refuse_unknown_fields(body, ACCEPTED_FIELDS | TOLERATED_FIELDS)
+
+
+def _suffix(body: dict) -> str | None:
+    """A suffix names the model; it cannot look like what else a model is called by: a job id (a name
+    that answers as that job's version) or the base model."""
+    suffix = body.get("suffix")
+    if suffix is None:
+        return None
+    if not isinstance(suffix, str) or not SUFFIX_PATTERN.match(suffix):
+        raise InvalidRequest("'suffix' must be 1-64 characters of a-z, A-Z, 0-9, '-', '_' or '.'.", param="suffix")
+    if suffix.lower().startswith(JOB_ID_PREFIX):
+        raise InvalidRequest(f"'suffix' must not start with '{JOB_ID_PREFIX}': job ids have that form.", param="suffix")
+    if suffix.lower() == BASE_MODEL_NAME:
+        raise InvalidRequest(f"'suffix' must not be '{BASE_MODEL_NAME}': that is the base model's name.", param="suffix")
+    return suffix
 
 
 def _input_mode(body: dict) -> str:
@@ -210,9 +234,7 @@ def parse_job_request(body: Any) -> JobRequest:
     mode = body.get("mode") or SINGLE_LABEL
     if mode not in MODES:
         raise InvalidRequest("'mode' must be 'single_label' or 'multi_label'.", param="mode")
-    suffix = body.get("suffix")
-    if suffix is not None and (not isinstance(suffix, str) or not SUFFIX_PATTERN.match(suffix)):
-        raise InvalidRequest("'suffix' must be 1-64 characters of a-z, A-Z, 0-9, '-', '_' or '.'.", param="suffix")
+    suffix = _suffix(body)
     seed = body.get("seed")
     if seed is not None and (not _is_int(seed) or not 0 <= seed <= MAX_SEED):
         raise InvalidRequest(f"'seed' must be an integer from 0 to {MAX_SEED}.", param="seed")

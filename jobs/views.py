@@ -1,16 +1,16 @@
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from jobs import selectors, services
 from jobs.serializers import event_object, job_object
-from reflex_project.api.throttling import JobCreateThrottle
 from jobs.validation import parse_job_request
 from reflex_project.api.json_body import read_json_object
 from reflex_project.api.pagination import list_envelope, read_cursor, read_limit
+from reflex_project.api.throttling import JobCreateThrottle
+from reflex_project.api.views import ApiView
 
 
-class JobListCreateView(APIView):
+class JobListCreateView(ApiView):
     def get_throttles(self):
         return [JobCreateThrottle()] if self.request.method == "POST" else []
 
@@ -28,7 +28,7 @@ class JobListCreateView(APIView):
         return Response(job_object(job))
 
 
-class JobDetailView(APIView):
+class JobDetailView(ApiView):
     def get(self, request: Request, job_id: str) -> Response:
         return Response(job_object(selectors.get_job(account=request.auth.account, job_id=job_id)))
 
@@ -38,13 +38,13 @@ class JobDetailView(APIView):
         return Response({"id": job_id, "object": "fine_tuning.job", "deleted": True})
 
 
-class JobCancelView(APIView):
+class JobCancelView(ApiView):
     def post(self, request: Request, job_id: str) -> Response:
         job = selectors.get_job(account=request.auth.account, job_id=job_id)
         return Response(job_object(services.cancel_job(job=job, by="api")))
 
 
-class JobEventsView(APIView):
+class JobEventsView(ApiView):
     def get(self, request: Request, job_id: str) -> Response:
         job = selectors.get_job(account=request.auth.account, job_id=job_id)
         events, has_more = selectors.list_events(

@@ -58,6 +58,22 @@ class NotReady(ApiError):
     default_code = "not_ready"
 
 
+class MethodNotAllowed(ApiError):
+    """405, with the methods the path serves (the ``Allow`` header)."""
+
+    status_code = 405
+    default_code = "method_not_allowed"
+
+    def __init__(self, method: str, *, allowed: list[str] | None = None) -> None:
+        super().__init__(f'Method "{method}" not allowed.')
+        self.allowed = allowed  # None: the response gets its Allow header elsewhere (a DRF view's own)
+
+
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+    default_code = "unsupported_media_type"
+
+
 class RequestTooLarge(ApiError):
     status_code = 413
     default_code = "request_too_large"
@@ -77,13 +93,18 @@ def error_body(message: str, *, error_type: str, param: str | None = None, code:
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
 
 
-def response_for(error: ApiError) -> JsonResponse:
-    response = JsonResponse(error.as_body(), status=error.status_code)
+def _add_headers(response: HttpResponse, error: ApiError) -> HttpResponse:
     if isinstance(error, RateLimited):
         response["Retry-After"] = str(error.retry_after)
     if isinstance(error, AuthenticationError):
         response["WWW-Authenticate"] = 'Bearer realm="api"'
+    if isinstance(error, MethodNotAllowed) and error.allowed is not None:
+        response["Allow"] = ", ".join(error.allowed)
     return response
+
+
+def response_for(error: ApiError) -> JsonResponse:
+    return _add_headers(JsonResponse(error.as_body(), status=error.status_code), error)
 
 
 def _from_drf(exc: drf_exceptions.APIException) -> ApiError:
@@ -96,10 +117,10 @@ def _from_drf(exc: drf_exceptions.APIException) -> ApiError:
     if isinstance(exc, drf_exceptions.ParseError):
         return InvalidRequest(f"Request body is not valid JSON: {exc.detail}", code="invalid_json")
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
-        return InvalidRequest("Send the body as JSON (Content-Type: application/json).", code="unsupported_media_type")
+        return UnsupportedMediaType("Send the body as JSON with 'Content-Type: application/json'.")
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
-        error = InvalidRequest(str(exc.detail), code="method_not_allowed")
-        error.status_code = 405
+        error = MethodNotAllowed("")  # a DRF view adds the Allow header itself
+        error.message = str(exc.detail)
         return error
     if isinstance(exc, drf_exceptions.NotFound):
         return NotFound(str(exc.detail))
@@ -126,12 +147,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     if error is None:
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
         return Response(error_body("The server had an error while processing your request.", error_type="server_error"), status=500)
-    response = Response(error.as_body(), status=error.status_code)
-    if isinstance(error, RateLimited):
-        response["Retry-After"] = str(error.retry_after)
-    if isinstance(error, AuthenticationError):
-        response["WWW-Authenticate"] = 'Bearer realm="api"'
-    return response
+    return _add_headers(Response(error.as_body(), status=error.status_code), error)
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -39,11 +39,11 @@ FORM_BODIES = [
 
 @pytest.mark.parametrize("path", ["/reflex/predict", "/fine_tuning/jobs"])
 @pytest.mark.parametrize(("content_type", "body"), FORM_BODIES)
-def test_a_form_body_is_an_openai_shaped_400_on_a_connection_kept_open(http: httpx.Client, path: str, content_type: str, body: bytes):
+def test_a_form_body_is_an_openai_shaped_415_on_a_connection_kept_open(http: httpx.Client, path: str, content_type: str, body: bytes):
     """The server hands the body to Reflex as sent (reflex_project/daphne_requests.py): Twisted would
     answer a malformed multipart body itself with a bare 400 and close the connection."""
     response = http.post(path, content=body, headers={"Content-Type": content_type})
-    assert_error(response, 400, code="invalid_json")
+    assert_error(response, 415, code="unsupported_media_type")
     assert response.headers.get("connection", "").lower() != "close"
     assert http.get("/models").status_code == 200
 

@@ -142,11 +142,14 @@ def test_text_beyond_the_character_limit_is_refused_before_reading(trained: Trai
     assert_error(response, 400, code="text_too_long", param="text")
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def test_predict_keeps_the_api_error_contract(trained: Trained, service):
     assert_error(trained.http.get("/reflex/predict"), 405)
-    assert_error(trained.http.post("/reflex/predict", content=b"{oops"), 400, code="invalid_json")
-    assert_error(trained.http.post("/reflex/predict", content=b"[1]"), 400, code="invalid_json")
-    assert_error(trained.http.post("/reflex/predict", content=b'{"model": "tickets", "text": NaN}'), 400, code="invalid_json")
+    assert_error(trained.http.post("/reflex/predict", content=b"{oops", headers=JSON), 400, code="invalid_json")
+    assert_error(trained.http.post("/reflex/predict", content=b"[1]", headers=JSON), 400, code="invalid_json")
+    assert_error(trained.http.post("/reflex/predict", content=b'{"model": "tickets", "text": NaN}', headers=JSON), 400, code="invalid_json")
     assert_error(trained.http.post("/reflex/predict", json={"model": "tickets", "models": ["tickets"], "text": "x"}), 400, param="models")
     assert_error(trained.http.post("/reflex/predict", json={"models": [], "text": "x"}), 400, param="models")
     assert_error(trained.http.post("/reflex/predict", json={"models": ["a"] * 17, "text": "x"}), 400, param="models")
