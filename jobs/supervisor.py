@@ -4,18 +4,27 @@ The child (``python -m classifier_core.child``) has its own memory and CUDA cont
 crash kills only it. This side heartbeats, polls for cancellation, and stops the child when the job
 is no longer its own (cancelled, reaped, deleted) or has run past ``REFLEX_JOB_MAX_SECONDS`` (it then
 fails the job: nobody else knows why it ended).
+
+A run works in a folder of its own under the temporary directory (the spec, the child's stderr, the
+trained model), locked while the run lives and removed when it ends, however it ends. A worker killed
+mid-run cannot remove its folder: ``remove_stale_workdirs`` (run when a worker starts, and every tick)
+removes the folders whose lock nobody holds.
 """
 
+import fcntl
 import json
 import logging
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +33,7 @@ from django.utils import timezone
 
 from jobs import services
 from jobs.events import record_event, record_metrics
-from jobs.models import FineTuningJob, InputMode, JobInput, JobStatus
+from jobs.models import JOB_ID_PREFIX, FineTuningJob, InputMode, JobInput, JobStatus
 from jobs.scheduler import Claim, reap_stale_jobs, retry_or_fail
 from jobs.synthesis import SynthesisError, SynthesisStopped, synthesise_rows
 from models_registry.models import ClassifierVersion
@@ -32,6 +41,10 @@ from models_registry.models import ClassifierVersion
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.25
 CANCELLED_EXIT_CODE = 3
+WORKDIR_PREFIX = "reflex-"
+WORKDIR_LOCK = ".lock"
+# A folder this young is left alone by the sweep: its run may not have taken its lock yet.
+STALE_WORKDIR_SECONDS = 60
 
 
 @dataclass
@@ -217,10 +230,40 @@ def _conclude(claim: Claim, report: ChildReport, output_path: Path) -> None:
     )
 
 
+@contextmanager
+def run_workdir(job_id: str) -> Iterator[Path]:
+    """The run's folder, locked (``flock``: the kernel lets go when the process dies) until it is removed."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{job_id}-"))
+    try:
+        with open(workdir / WORKDIR_LOCK, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield workdir
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def remove_stale_workdirs() -> list[Path]:
+    """Removes the folders of runs whose process has gone (nobody holds their lock); returns them."""
+    removed = []
+    cutoff = time.time() - STALE_WORKDIR_SECONDS
+    for path in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}{JOB_ID_PREFIX}*"):
+        try:
+            if path.is_symlink() or not path.is_dir() or path.stat().st_mtime > cutoff:
+                continue
+            with open(path / WORKDIR_LOCK, "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(path)
+        except OSError:  # held by a live run (BlockingIOError), another user's, or already gone
+            continue
+        removed.append(path)
+    if removed:
+        logger.info("removed %d training folders left by runs that died: %s", len(removed), [p.name for p in removed])
+    return removed
+
+
 def supervise(claim: Claim) -> None:
     job = FineTuningJob.objects.get(pk=claim.job_id)
-    with tempfile.TemporaryDirectory(prefix=f"reflex-{claim.job_id}-") as tmp:
-        workdir = Path(tmp)
+    with run_workdir(claim.job_id) as workdir:
         try:
             rows = load_training_rows(job, claim)
         except SynthesisStopped:

@@ -3,7 +3,7 @@
 import logging
 
 from jobs import scheduler, services
-from jobs.supervisor import supervise
+from jobs.supervisor import remove_stale_workdirs, supervise
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,8 @@ def run_job(job_id: str) -> str:
 
 
 def tick(*, starting: bool = False) -> None:
-    """Scheduled (and run when a worker starts): reaps runs whose worker died, then re-dispatches
-    admissible jobs whose task was lost or is late."""
+    """Scheduled (and run when a worker starts): reaps runs whose worker died and removes their
+    folders, then re-dispatches admissible jobs whose task was lost or is late."""
     scheduler.reap_stale_jobs()
+    remove_stale_workdirs()
     scheduler.wake(redispatch_all=starting)
