@@ -15,4 +15,5 @@ def test_the_quick_start_runs_as_written(service: Service, api_key: str, capsys)
     exec(compile(source, "README.md", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("succeeded support-triage")
+    assert len(printed) == 1 + 5 + 1  # the job, five events (one page: iterating the page itself would fetch all), the label
     assert printed[-1].startswith("billing ")
