@@ -39,7 +39,7 @@ class FineTuningJobAdmin(admin.ModelAdmin):
         (None, {"fields": (
             "id", "status", "account", "api_key", "suffix", "model", "base_model", "labels", "mode", "input_mode",
         )}),
-        ("Outcome", {"fields": ("trained_examples", "trained_tokens", "result", "error")}),
+        ("Outcome", {"fields": ("trained_examples", "result", "error")}),
         ("Timing", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at", "attempts")}),
         ("Delivery", {"fields": ("webhook_url", "seed")}),
     )
