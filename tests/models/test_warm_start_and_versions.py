@@ -19,15 +19,11 @@ def _train(client: openai.OpenAI, rows: list[dict], **extra):
     return wait_for_job(client, job.id)
 
 
-def _quality(http: httpx.Client, model: str, rows: list[dict]) -> tuple[float, float]:
-    """(accuracy, mean score of the right label) over ``rows``: the score tells models apart on a
-    set where accuracy differs by a row or two."""
-    right, score = 0, 0.0
-    for row in rows:
-        body = http.post("/reflex/predict", json={"model": model, "text": row["text"]}).json()
-        right += body["label"] == row["label"]
-        score += next(c["score"] for c in body["classes"] if c["label"] == row["label"])
-    return right / len(rows), score / len(rows)
+def _first_loss(client: openai.OpenAI, job_id: str) -> float:
+    events = client.fine_tuning.jobs.list_events(job_id, limit=1000).data
+    points = sorted((e.data for e in events if e.type == "metrics"), key=lambda point: point["step"])
+    assert points, f"job {job_id} reported no training loss"
+    return points[0]["train_loss"]
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +37,21 @@ def base(service):
     http.close()
 
 
-def test_warm_start_beats_a_cold_start_on_five_examples_per_label(base):
+def test_a_warm_start_begins_from_the_base_and_so_at_a_lower_loss(base):
+    """Same rows, same seed: the warm model starts from the base's adapter and head, so its first
+    training steps already fit rows of the base's task, where a cold start begins at chance
+    (ln 3 for three labels). Whether warm ends more accurate is a bench question (several sets and
+    seeds), not a test on a few rows."""
     client, http, _ = base
-    warm = _train(client, FEW_ROWS, base_model="triage", suffix="warm")
-    cold = _train(client, FEW_ROWS, suffix="cold")
+    warm = _train(client, FEW_ROWS, base_model="triage", suffix="warm", seed=7)
+    cold = _train(client, FEW_ROWS, suffix="cold", seed=7)
     assert warm.status == cold.status == "succeeded"
     assert warm.base_model == "triage" and cold.base_model is None
-    (warm_accuracy, warm_score), (cold_accuracy, cold_score) = _quality(http, "warm", EVAL_ROWS), _quality(http, "cold", EVAL_ROWS)
-    assert warm_accuracy >= cold_accuracy and warm_score > cold_score + 0.02, (warm_accuracy, cold_accuracy, warm_score, cold_score)
+    warm_loss, cold_loss = _first_loss(client, warm.id), _first_loss(client, cold.id)
+    assert cold_loss > 0.9  # a zero-initialised head over three labels: about ln 3 = 1.10
+    assert warm_loss < 0.8 * cold_loss, (warm_loss, cold_loss)
+    for name in ("warm", "cold"):
+        assert http.post("/reflex/predict", json={"model": name, "text": EVAL_ROWS[0]["text"]}).status_code == 200
 
 
 def test_a_reused_suffix_adds_a_version_and_the_name_serves_the_latest(base):
