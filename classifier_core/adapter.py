@@ -90,7 +90,14 @@ def features(
     for index in top_layers(config, encoder.num_layers):
         lora = layer_lora(state, index, config["targets"])
         hidden = encoder.layer(index, hidden, mask, lora=lora, scale=scale, dropout=dropout)
-    return pool(hidden, mask)
+    return pooled(hidden, mask, config)
+
+
+def pooled(hidden: torch.Tensor, mask: torch.Tensor, config: dict) -> torch.Tensor:
+    """The head's input: the mean over real tokens, scaled to unit length when the config says so
+    (a head fitted on pooled features: a long text's mean is shorter, and length is not the label)."""
+    result = pool(hidden, mask)
+    return torch.nn.functional.normalize(result, dim=-1) if config.get("normalize") else result
 
 
 def head(pooled: torch.Tensor, state: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -26,11 +26,12 @@ class TrainedModel:
     labels: list[str]
     mode: str
     stack: str
-    state: dict[str, torch.Tensor]  # adapter + head tensors only
-    config: dict  # recipe facts needed to rebuild (k, rank, alpha, pooling, window...)
+    state: dict[str, torch.Tensor]  # adapter + head tensors, and the lexical expert's ("lexical.*") when blended
+    config: dict  # recipe facts needed to rebuild (k, rank, alpha, pooling, window, blend...)
     thresholds: list[float] | None  # multi_label only
     metrics: dict = field(default_factory=dict)
     trained_examples: int = 0
+    label_issues: list = field(default_factory=list)  # from training, reported with the job; not stored in the bytes
 
 
 def to_bytes(model: TrainedModel) -> bytes:

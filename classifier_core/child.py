@@ -78,6 +78,16 @@ def main(spec_path: str, output_path: str) -> int:
         "stack": model.stack,
         "metrics": model.metrics,
         "trained_examples": model.trained_examples,
+        "label_issues": [
+            {
+                "row": issue.row,
+                "text": examples[issue.row].text,
+                "given": list(issue.given),
+                "suggested": list(issue.suggested),
+                "confidence": round(issue.confidence, 4),
+            }
+            for issue in model.label_issues
+        ],
     })
     return 0
 

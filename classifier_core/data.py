@@ -124,3 +124,23 @@ def split_examples(
     train = [example for index, example in enumerate(examples) if index not in held]
     held_out = [example for index, example in enumerate(examples) if index in held]
     return train, held_out
+
+
+def fold_ids(examples: Sequence[Example], *, labels: Sequence[str], mode: str, folds: int, seed: int) -> list[int]:
+    """A stratified fold (0..folds-1) per example: each stratum is shuffled and dealt round the folds,
+    each stratum starting where the last one stopped, so folds differ in size by at most one row."""
+    check_mode(mode)
+    rng = random.Random(seed)
+    frequency = label_counts(examples)
+    groups: dict[Hashable, list[int]] = defaultdict(list)
+    for index, example in enumerate(examples):
+        groups[stratum(example, mode, frequency)].append(index)
+    assignment = [0] * len(examples)
+    turn = 0
+    for key in sorted(groups, key=str):
+        members = list(groups[key])
+        rng.shuffle(members)
+        for index in members:
+            assignment[index] = turn % folds
+            turn += 1
+    return assignment

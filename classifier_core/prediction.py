@@ -21,8 +21,10 @@ import torch
 
 from . import adapter
 from .artifact import TrainedModel, check_stack
+from .blending import Blend, combine
 from .data import MULTI_LABEL
 from .encoder import MAX_TOKENS, STACK_ID, Encoder, LoraPair, pool
+from .lexical import LexicalModel, is_lexical_key
 
 BATCH_WINDOWS = 32  # windows per trunk pass
 BATCH_TOKENS = 8192  # padded tokens per trunk pass
@@ -57,6 +59,8 @@ class PreparedModel:
     config: dict
     thresholds: list[float] | None
     state: dict[str, torch.Tensor]  # on the encoder's device: LoRA factors in the trunk's dtype, the head in float32
+    blend: Blend = Blend()
+    lexical: LexicalModel | None = None
 
     @property
     def k(self) -> int:
@@ -64,7 +68,8 @@ class PreparedModel:
 
     @property
     def nbytes(self) -> int:
-        return sum(tensor.numel() * tensor.element_size() for tensor in self.state.values())
+        lexical = 0 if self.lexical is None else self.lexical.coef.nbytes + 64 * len(self.lexical.vocabulary)
+        return sum(tensor.numel() * tensor.element_size() for tensor in self.state.values()) + lexical
 
 
 @dataclass
@@ -75,6 +80,7 @@ class Query:
     ids: list[int]
     models: Sequence[PreparedModel]
     part: tuple[int, int] | None = None
+    text: str = ""  # what the lexical experts read
 
 
 @dataclass
@@ -93,6 +99,7 @@ class Stack:
     head_weight: torch.Tensor  # total labels x hidden
     head_bias: torch.Tensor
     label_offsets: list[int]
+    normalize: torch.Tensor  # per model: whether its head reads unit-length pooled features
 
 
 def batches(order: list[int], lengths: list[int]) -> list[list[int]]:
@@ -128,9 +135,13 @@ def to_prediction(model: PreparedModel, logits: torch.Tensor, windows: int) -> P
     return Prediction(scores=scores, selected=selected, windows=windows)
 
 
-def finish(model: PreparedModel, total: np.ndarray, windows: int) -> Prediction:
-    """The prediction from a text's logits summed over its ``windows`` windows."""
-    return to_prediction(model, torch.from_numpy(total / windows), windows)
+def finish(model: PreparedModel, total: np.ndarray, windows: int, text: str) -> Prediction:
+    """The prediction from a text's encoder logits summed over its ``windows`` windows, blended with
+    its lexical expert's (when it has one) and calibrated."""
+    encoder = total / windows
+    lexical = model.lexical.logits([text])[0] if model.lexical is not None and model.blend.lexical_weight else None
+    final = combine(model.blend, encoder, lexical, multi=model.mode == MULTI_LABEL)
+    return to_prediction(model, torch.from_numpy(np.asarray(final, dtype=np.float32)), windows)
 
 
 def signature(model: PreparedModel) -> tuple:
@@ -160,6 +171,7 @@ class Predictor:
         state = {
             key: value.to(device=device, dtype=torch.float32 if key in (adapter.HEAD_WEIGHT, adapter.HEAD_BIAS) else low)
             for key, value in model.state.items()
+            if not is_lexical_key(key)
         }
         return PreparedModel(
             labels=list(model.labels),
@@ -167,6 +179,8 @@ class Predictor:
             config=dict(model.config),
             thresholds=None if model.thresholds is None else list(model.thresholds),
             state=state,
+            blend=Blend.from_config(model.config),
+            lexical=LexicalModel.from_state(model.state),
         )
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
@@ -184,7 +198,7 @@ class Predictor:
         """``result[i][j]`` is model i on text j; the trunk runs once per window for all models."""
         if not models or not texts:
             return [[] for _ in models]
-        answers = self.run([Query(ids, models) for ids in self.token_ids(texts)])
+        answers = self.run([Query(ids, models, text=text) for ids, text in zip(self.token_ids(texts), texts)])
         return [[answers[j][i] for j in range(len(texts))] for i in range(len(models))]
 
     def run(self, queries: Sequence[Query]) -> list[list[Prediction]]:
@@ -192,7 +206,7 @@ class Predictor:
         counts = [self.window_count(query.ids) for query in queries]
         sums = self.logit_sums([Query(query.ids, query.models) for query in queries])
         return [
-            [finish(model, total, count) for model, total in zip(query.models, totals)]
+            [finish(model, total, count, query.text) for model, total in zip(query.models, totals)]
             for query, totals, count in zip(queries, sums, counts)
         ]
 
@@ -281,7 +295,7 @@ class Predictor:
             else:
                 for index, weights in merged.items():
                     x = encoder.layer(index, x, m, weights=weights)
-                logits = adapter.head(pool(x, m), models[0].state)
+                logits = adapter.head(adapter.pooled(x, m, models[0].config), models[0].state)
             offsets = [0]
         else:
             stack = self.stack(models)
@@ -293,7 +307,11 @@ class Predictor:
             for index in adapter.top_layers(models[0].config, encoder.num_layers):
                 x = encoder.layer(index, x, m, lora=lora[index], gate=gate, source=source)
                 source = None
-            logits = torch.nn.functional.linear(pool(x, m), stack.head_weight, stack.head_bias)
+            pooled = pool(x, m)
+            if stack.normalize.any():
+                rows_normalized = stack.normalize.index_select(0, torch.tensor(which, device=device)).unsqueeze(1)
+                pooled = torch.where(rows_normalized, torch.nn.functional.normalize(pooled, dim=-1), pooled)
+            logits = torch.nn.functional.linear(pooled, stack.head_weight, stack.head_bias)
             offsets = stack.label_offsets
         values = logits.float().cpu().numpy()
         for p, pair in enumerate(pairs):
@@ -387,6 +405,7 @@ class Predictor:
             head_weight=torch.cat([model.state[adapter.HEAD_WEIGHT] for model in models], dim=0),
             head_bias=torch.cat([model.state[adapter.HEAD_BIAS] for model in models], dim=0),
             label_offsets=label_offsets,
+            normalize=torch.tensor([bool(model.config.get("normalize")) for model in models], device=self.encoder.device),
         )
 
     def hidden_at(self, hidden: dict[int, torch.Tensor], depth: int, mask: torch.Tensor) -> torch.Tensor:

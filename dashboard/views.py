@@ -22,6 +22,7 @@ from reflex_project.api.errors import InvalidRequest, NotFound
 from reflex_project.api.json_body import read_json_object
 
 JOBS_PER_PAGE = 25
+LABEL_ISSUES_SHOWN = 50
 
 
 @page
@@ -101,7 +102,12 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     return render(
         request,
         "dashboard/job_detail.html",
-        {"job": job, "counts": selectors.get_job_counts(job=job), "job_json": job_object(job)},
+        {
+            "job": job,
+            "counts": selectors.get_job_counts(job=job),
+            "job_json": job_object(job),
+            "label_issues": job_selectors.list_label_issues(job=job, after=None, limit=LABEL_ISSUES_SHOWN)[0],
+        },
     )
 
 

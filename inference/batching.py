@@ -242,7 +242,7 @@ class BatchingEngine:
                 if len(ids) > predictor.max_tokens:
                     results[r] = TextTooLong(r, len(ids), predictor.max_tokens)
                 else:
-                    mine.append(_Task(work, results, r, Query(ids, row.models), predictor.window_count(ids)))
+                    mine.append(_Task(work, results, r, Query(ids, row.models, text=row.text), predictor.window_count(ids)))
             if mine:
                 tasks.extend(mine)
             else:
@@ -278,7 +278,7 @@ class BatchingEngine:
             if task.read < task.windows:
                 tasks.append(task)
                 continue
-            task.results[task.row] = [finish(model, total, task.windows) for model, total in zip(task.query.models, task.sums)]
+            task.results[task.row] = [finish(model, total, task.windows, task.query.text) for model, total in zip(task.query.models, task.sums)]
             self.rows_done += 1
             if all(result is not None for result in task.results):
                 answered.append((task.work, task.results))

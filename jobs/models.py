@@ -101,6 +101,27 @@ class JobInput(models.Model):
     payload = models.JSONField()
 
 
+class LabelIssue(models.Model):
+    """A training row whose given label the job's out-of-fold model confidently disputes; ``rank`` 0 is
+    the most suspicious."""
+
+    job = models.ForeignKey(FineTuningJob, on_delete=models.CASCADE, related_name="label_issues")
+    rank = models.PositiveIntegerField()
+    row = models.PositiveIntegerField()  # the row's position in the training data as given
+    text = models.TextField()
+    given = models.JSONField()
+    suggested = models.JSONField()
+    confidence = models.FloatField()
+
+    class Meta:
+        ordering = ["job", "rank"]
+        constraints = [models.UniqueConstraint(fields=["job", "rank"], name="label_issue_rank_unique")]
+
+    @property
+    def public_id(self) -> str:
+        return f"labelissue-{self.rank}"
+
+
 class EventLevel(models.TextChoices):
     INFO = "info"
     WARN = "warn"

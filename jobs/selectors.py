@@ -2,7 +2,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Account
 from jobs.errors import JobNotFound
-from jobs.models import FineTuningJob, JobEvent
+from jobs.models import FineTuningJob, JobEvent, LabelIssue
 from reflex_project.api.errors import InvalidRequest
 
 
@@ -37,4 +37,16 @@ def list_events(*, job: FineTuningJob, after: str | None, limit: int) -> tuple[l
             raise InvalidRequest(f"'after' names no event of this job: {after!r}.", param="after")
         events = events.filter(seq__gt=seq)
     page = list(events[: limit + 1])
+    return page[:limit], len(page) > limit
+
+
+def list_label_issues(*, job: FineTuningJob, after: str | None, limit: int) -> tuple[list[LabelIssue], bool]:
+    """Most suspicious first; ``after`` is a label issue id of this job."""
+    issues = LabelIssue.objects.filter(job=job).order_by("rank")
+    if after is not None:
+        prefix, _, rank = after.partition("labelissue-")
+        if prefix or not rank.isdigit() or not LabelIssue.objects.filter(job=job, rank=int(rank)).exists():
+            raise InvalidRequest(f"'after' names no label issue of this job: {after!r}.", param="after")
+        issues = issues.filter(rank__gt=int(rank))
+    page = list(issues[: limit + 1])
     return page[:limit], len(page) > limit

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from jobs.models import FineTuningJob, JobEvent, JobStatus
+from jobs.models import FineTuningJob, JobEvent, JobStatus, LabelIssue
 
 
 def unix(moment: datetime | None) -> int | None:
@@ -50,4 +50,16 @@ def event_object(event: JobEvent) -> dict[str, Any]:
         "message": event.message,
         "type": event.type,
         "data": event.data if event.data is not None else {},
+    }
+
+
+def label_issue_object(issue: LabelIssue) -> dict[str, Any]:
+    return {
+        "id": issue.public_id,
+        "object": "fine_tuning.job.label_issue",
+        "row": issue.row,
+        "text": issue.text,
+        "given": issue.given,
+        "suggested": issue.suggested,
+        "confidence": issue.confidence,
     }

@@ -4,7 +4,7 @@ Every caller (API views, admin actions, the reaper, the worker) goes through the
 """
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +16,7 @@ from classifier_core.data import Example, InsufficientData, check_minimums
 from jobs import scheduler
 from jobs.errors import JobNotCancellable, SynthesisUnavailable
 from jobs.events import record_event
-from jobs.models import EventLevel, FineTuningJob, InputMode, JobInput, JobStatus
+from jobs.models import EventLevel, FineTuningJob, InputMode, JobInput, JobStatus, LabelIssue
 from jobs.synthesis.provider import provider_configured
 from jobs.validation import JobRequest
 from models_registry.resolution import resolve_base_model
@@ -35,6 +35,7 @@ class TrainingOutcome:
     metrics: dict[str, Any]
     trained_examples: int
     trained_tokens: int | None = None
+    label_issues: list[dict[str, Any]] = field(default_factory=list)  # most suspicious first
 
 
 def _examples(rows: list[tuple[str, tuple[str, ...]]]) -> list[Example]:
@@ -154,6 +155,18 @@ def succeed_job(*, job_id: str, run_token: str, outcome: TrainingOutcome) -> boo
         if job is None:
             return False
         register_version(job=job, outcome=outcome)
+        LabelIssue.objects.bulk_create(
+            LabelIssue(
+                job=job,
+                rank=rank,
+                row=issue["row"],
+                text=issue["text"],
+                given=issue["given"],
+                suggested=issue["suggested"],
+                confidence=issue["confidence"],
+            )
+            for rank, issue in enumerate(outcome.label_issues)
+        )
         job.result = _result(outcome.metrics, mode=outcome.mode)
         job.trained_examples = outcome.trained_examples
         job.trained_tokens = outcome.trained_tokens
@@ -161,11 +174,19 @@ def succeed_job(*, job_id: str, run_token: str, outcome: TrainingOutcome) -> boo
     return True
 
 
+RESULT_KEYS = ("accuracy", "f1_score")
+MULTI_LABEL_RESULT_KEYS = ("micro_f1", "macro_f1")
+# How the figures were measured, which expert serves, how well calibrated, how many rows disputed.
+RESULT_FACTS = ("evaluation", "evaluated_examples", "expert", "encoder", "calibration_error", "label_issues")
+
+
 def _result(metrics: dict[str, Any], *, mode: str) -> dict[str, Any]:
-    """Held-out metrics for the job object: accuracy and F1 (macro for single-label, micro for
-    multi-label, which also reports micro- and macro-F1)."""
-    keys = ("accuracy", "f1_score", "micro_f1", "macro_f1") if mode == "multi_label" else ("accuracy", "f1_score")
-    return {key: metrics.get(key) for key in keys}
+    """Out-of-fold metrics for the job object: accuracy and F1 (macro for single-label, micro for
+    multi-label, which also reports micro- and macro-F1), and how they were measured."""
+    keys = RESULT_KEYS + (MULTI_LABEL_RESULT_KEYS if mode == "multi_label" else ())
+    result = {key: metrics.get(key) for key in keys}
+    result.update({key: metrics[key] for key in RESULT_FACTS if key in metrics})
+    return result
 
 
 def _lock_active(*, job_id: str, run_token: str | None) -> FineTuningJob | None:

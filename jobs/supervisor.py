@@ -194,6 +194,7 @@ def _conclude(claim: Claim, report: ChildReport, output_path: Path) -> None:
             metrics=report.done["metrics"],
             trained_examples=report.done["trained_examples"],
             trained_tokens=report.done.get("trained_tokens"),
+            label_issues=report.done.get("label_issues", []),
         )
         services.succeed_job(job_id=claim.job_id, run_token=claim.run_token, outcome=outcome)
         return

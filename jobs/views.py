@@ -2,7 +2,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from jobs import selectors, services
-from jobs.serializers import event_object, job_object
+from jobs.serializers import event_object, job_object, label_issue_object
 from jobs.validation import parse_job_request
 from reflex_project.api.json_body import read_json_object
 from reflex_project.api.pagination import list_envelope, read_cursor, read_limit
@@ -53,3 +53,14 @@ class JobEventsView(ApiView):
             limit=read_limit(request.query_params, default=20, maximum=1000),
         )
         return Response(list_envelope([event_object(event) for event in events], has_more=has_more))
+
+
+class JobLabelIssuesView(ApiView):
+    def get(self, request: Request, job_id: str) -> Response:
+        job = selectors.get_job(account=request.auth.account, job_id=job_id)
+        issues, has_more = selectors.list_label_issues(
+            job=job,
+            after=read_cursor(request.query_params),
+            limit=read_limit(request.query_params, default=20, maximum=100),
+        )
+        return Response(list_envelope([label_issue_object(issue) for issue in issues], has_more=has_more))

@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 
 from inference.views import predict, synchronous_predict_batch
 from jobs.stream import job_events_endpoint
-from jobs.views import JobCancelView, JobDetailView, JobListCreateView
+from jobs.views import JobCancelView, JobDetailView, JobLabelIssuesView, JobListCreateView
 from models_registry.views import ModelDetailView, ModelListView
 
 api = [
@@ -15,6 +15,7 @@ api = [
     path("v1/fine_tuning/jobs/<str:job_id>/cancel", JobCancelView.as_view()),
     # `?stream=true` goes to the async SSE view, anything else to the list (jobs.views.JobEventsView).
     path("v1/fine_tuning/jobs/<str:job_id>/events", job_events_endpoint),
+    path("v1/fine_tuning/jobs/<str:job_id>/label_issues", JobLabelIssuesView.as_view()),
     path("v1/models", ModelListView.as_view()),
     path("v1/models/<path:model>", ModelDetailView.as_view()),
     path("v1/reflex/predict", predict),

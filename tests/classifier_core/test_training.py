@@ -15,7 +15,9 @@ def test_single_label_learns_separable_topics(single_run) -> None:
     assert model.labels == ["sports", "cooking"] and model.mode == SINGLE_LABEL
     assert model.stack == STACK_ID and model.thresholds is None
     assert model.metrics["accuracy"] >= 0.8 and model.metrics["f1_score"] >= 0.8
-    assert model.metrics["held_out_examples"] == 12 and model.trained_examples == 48
+    assert model.trained_examples == 60  # every row: the figures are out of fold, not from a carve-out
+    assert model.metrics["evaluation"] == "validation split (12 rows)" and model.metrics["evaluated_examples"] == 12
+    assert model.metrics["expert"] in ("encoder", "lexical", "blend") and 0 <= model.metrics["calibration_error"] <= 1
     assert len(to_bytes(model)) < 400_000
     assert set(model.state) >= {adapter.HEAD_WEIGHT, adapter.HEAD_BIAS}
 
@@ -25,8 +27,9 @@ def test_progress_and_messages_are_reported(single_run) -> None:
     assert 20 <= len(progress) <= 200
     assert all(p.total_steps >= p.step >= 1 for p in progress)
     assert any(p.valid_loss is not None for p in progress)
-    assert messages[0].startswith("training on 48 examples, 2 labels")
-    assert messages[-1].startswith("evaluation on 12 held-out examples: accuracy")
+    assert messages[0].startswith("training on 60 examples, 2 labels")
+    assert any(m.startswith("fine-tuning the encoder on 48 examples (12 for validation)") for m in messages)
+    assert any(m.startswith("evaluation (validation split (12 rows), 12 examples, out of fold): accuracy") for m in messages)
 
 
 def test_should_stop_cancels_promptly() -> None:

@@ -10,8 +10,7 @@ from tests.conftest import read_jsonl, tiny_rows, wait_for_job
 TICKETS = read_jsonl("support_tickets.jsonl")
 BY_LABEL = {label: [r for r in TICKETS if r["label"] == label] for label in ("billing", "bug_report", "feature_request")}
 BASE_ROWS = [row for rows in BY_LABEL.values() for row in rows[:15]]
-FEW_ROWS = [row for rows in BY_LABEL.values() for row in rows[15:20]]  # 5 per label, unseen by the base
-EVAL_ROWS = [row for rows in BY_LABEL.values() for row in rows[20:]]
+FEW_ROWS = [row for rows in BY_LABEL.values() for row in rows[15:]]  # 15 per label, unseen by the base
 
 
 def _train(client: openai.OpenAI, rows: list[dict], **extra):
@@ -51,7 +50,7 @@ def test_a_warm_start_begins_from_the_base_and_so_at_a_lower_loss(base):
     assert cold_loss > 0.9  # a zero-initialised head over three labels: about ln 3 = 1.10
     assert warm_loss < 0.8 * cold_loss, (warm_loss, cold_loss)
     for name in ("warm", "cold"):
-        assert http.post("/reflex/predict", json={"model": name, "text": EVAL_ROWS[0]["text"]}).status_code == 200
+        assert http.post("/reflex/predict", json={"model": name, "text": "I was charged twice"}).status_code == 200
 
 
 def test_a_reused_suffix_adds_a_version_and_the_name_serves_the_latest(base):
@@ -68,7 +67,7 @@ def test_a_reused_suffix_adds_a_version_and_the_name_serves_the_latest(base):
 
 def test_a_label_set_may_differ_from_the_base(base):
     client, http, _ = base
-    rows = [r for r in FEW_ROWS if r["label"] != "feature_request"] + tiny_rows(("praise",), 5)
+    rows = [r for r in FEW_ROWS[:5] + FEW_ROWS[15:20]] + tiny_rows(("praise",), 5)
     job = _train(client, rows, base_model="triage")
     assert job.status == "succeeded" and job.labels == ["billing", "bug_report", "praise"]
 

@@ -1,0 +1,286 @@
+"""The encoder expert's fine-tuning: LoRA on the top encoder layers and a linear head, trained over
+trunk states computed once per row.
+
+The frozen lower layers run once per example (``cache_rows``); every epoch then runs only the adapted
+top layers. AdamW with a cosine schedule, early stopping on a validation split, class-weighted loss.
+The recipe and the measurements behind it are in docs/decisions/0004-training-recipe.md.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from . import adapter
+from .data import MULTI_LABEL, Example
+from .encoder import Encoder
+
+PROGRESS_POINTS = 100
+
+
+@dataclass
+class Progress:
+    epoch: int
+    step: int
+    total_steps: int
+    train_loss: float
+    valid_loss: float | None = None
+
+
+class TrainingCancelled(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Recipe:
+    k: int = 2  # adapted top layers
+    rank: int = 8
+    alpha: float = 16.0
+    dropout: float = 0.1  # hidden dropout inside the adapted layers while training
+    batch_size: int = 16
+    lr: float = 1e-3  # adapter
+    head_lr: float = 1e-2
+    weight_decay: float = 0.01
+    max_epochs: int = 6
+    min_epochs: int = 2
+    budget_rows: int = 6000  # epochs = budget_rows / training rows, clamped to [min_epochs, max_epochs]
+    min_steps: int = 60  # small sets get more epochs (up to small_max_epochs) to reach this many steps
+    small_max_epochs: int = 30
+    patience: int = 3
+    warmup: int = 10  # steps
+    max_seconds: float = 150.0  # stop optimising (keeping the best state) after this long
+    store_dtype: torch.dtype = torch.float16  # halves the artifact; prediction runs in float32
+    # The experts and how they are judged (classifier_core/training.py):
+    lora_min_rows: int = 40  # fewer rows: the encoder expert is a regularised head over pooled features
+    valid_fraction: float = 0.2  # the fine-tuned expert's validation split, where experts are compared
+    max_valid_rows: int = 400
+    folds: int = 5  # out-of-fold predictions of the cheap experts: 10 folds up to small_fold_rows rows, 3 above fold_rows
+    small_fold_rows: int = 200
+    fold_rows: int = 1500
+    head_c: float = 0.1  # inverse L2 strength of the pooled-feature head (unit-length, centred, scaled features)
+    lexical_c: float = 10.0  # the same for the lexical expert (TF-IDF rows)
+    few_rows_per_label: int = 20  # below this (the rarest label's rows), the encoder keeps at least half the blend
+    class_balance: float = 0.5  # class weights (n / count) ** this; 0: unweighted, 1: balanced
+
+
+RECIPE = Recipe()
+
+
+@dataclass
+class Hooks:
+    on_progress: Callable[[Progress], None] | None = None
+    should_stop: Callable[[], bool] | None = None
+    on_message: Callable[[str], None] | None = None
+
+    def check(self) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise TrainingCancelled("training cancelled")
+
+    def say(self, message: str) -> None:
+        if self.on_message is not None:
+            self.on_message(message)
+
+    def report(self, progress: Progress) -> None:
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+
+@dataclass
+class CachedStates:
+    """Trunk states of some rows (one tensor per row, unpadded) and their targets."""
+
+    states: list[torch.Tensor]
+    targets: torch.Tensor  # single: label indices; multi: 0/1 float matrix
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def subset(self, indices: Sequence[int]) -> CachedStates:
+        return CachedStates([self.states[i] for i in indices], self.targets[list(indices)])
+
+
+@dataclass
+class AdapterRun:
+    """What fitting the encoder expert works with."""
+
+    encoder: Encoder
+    mode: str
+    labels: list[str]
+    recipe: Recipe
+    config: dict
+    hooks: Hooks
+    generator: torch.Generator
+    class_weights: torch.Tensor | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def multi(self) -> bool:
+        return self.mode == MULTI_LABEL
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.multi:
+            return F.binary_cross_entropy_with_logits(logits, targets)
+        return F.cross_entropy(logits, targets, weight=self.class_weights)
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() - self.started > self.recipe.max_seconds
+
+
+def targets_of(rows: Sequence[Example], labels: Sequence[str], mode: str) -> torch.Tensor:
+    column = {label: i for i, label in enumerate(labels)}
+    if mode == MULTI_LABEL:
+        matrix = torch.zeros(len(rows), len(labels))
+        for i, row in enumerate(rows):
+            for label in row.labels:
+                matrix[i, column[label]] = 1.0
+        return matrix
+    return torch.tensor([column[row.labels[0]] for row in rows], dtype=torch.long)
+
+
+def cache_rows(run: AdapterRun, rows: Sequence[Example], depth: int, batch_size: int = 64) -> CachedStates:
+    """Tokenise once (first window) and run the frozen trunk once per row."""
+    encoder = run.encoder
+    windows = [encoder.first_window(ids) for ids in encoder.token_ids([row.text for row in rows])] if rows else []
+    order = sorted(range(len(rows)), key=lambda i: len(windows[i]))
+    states: list[torch.Tensor | None] = [None] * len(rows)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            run.hooks.check()
+            batch = order[start : start + batch_size]
+            ids, mask = encoder.pad([windows[i] for i in batch])
+            hidden = encoder.trunk(ids, mask, depth)
+            for row, i in enumerate(batch):
+                states[i] = hidden[row, : len(windows[i])].clone()
+    targets = targets_of(rows, run.labels, run.mode).to(encoder.device)
+    return CachedStates([state for state in states if state is not None], targets)
+
+
+def padded(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    length = max(state.shape[0] for state in states)
+    hidden = states[0].new_zeros(len(states), length, states[0].shape[1])
+    mask = torch.zeros(len(states), length, dtype=torch.bool, device=states[0].device)
+    for i, state in enumerate(states):
+        hidden[i, : state.shape[0]] = state
+        mask[i, : state.shape[0]] = True
+    return hidden, mask
+
+
+def pooled_features(run: AdapterRun, state: dict[str, torch.Tensor], data: CachedStates, batch_size: int = 64) -> torch.Tensor:
+    """The adapted top layers' pooled output per row (the head's input), in row order."""
+    order = sorted(range(len(data)), key=lambda i: data.states[i].shape[0])
+    out = torch.empty(len(data), run.encoder.hidden_size)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            run.hooks.check()
+            batch = order[start : start + batch_size]
+            hidden, mask = padded([data.states[i] for i in batch])
+            out[batch] = adapter.features(run.encoder, hidden, mask, state, run.config).float().cpu()
+    return out
+
+
+def epoch_batches(lengths: list[int], batch_size: int, generator: torch.Generator) -> list[list[int]]:
+    """Shuffled batches of similar lengths: shuffle, sort within pools of 16 batches, shuffle batches."""
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    pool = batch_size * 16
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
+def epochs_for(recipe: Recipe, rows: int) -> int:
+    epochs = max(recipe.min_epochs, min(recipe.max_epochs, math.ceil(recipe.budget_rows / max(rows, 1))))
+    steps_per_epoch = math.ceil(rows / recipe.batch_size)
+    return max(epochs, min(recipe.small_max_epochs, math.ceil(recipe.min_steps / steps_per_epoch)))
+
+
+def cosine(step: int, total: int, warmup: int = 10) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def optimise(run: AdapterRun, state: dict[str, torch.Tensor], train_set: CachedStates, valid_set: CachedStates) -> dict[str, torch.Tensor]:
+    """Joint adapter + head training, keeping the state with the best validation loss; returns it."""
+    recipe = run.recipe
+    params = {key: value.clone().requires_grad_(True) for key, value in state.items()}
+    head_keys = (adapter.HEAD_WEIGHT, adapter.HEAD_BIAS)
+    optimiser = torch.optim.AdamW(
+        [
+            {"params": [v for k, v in params.items() if k not in head_keys], "lr": recipe.lr},
+            {"params": [params[k] for k in head_keys], "lr": recipe.head_lr},
+        ],
+        weight_decay=recipe.weight_decay,
+    )
+    epochs = epochs_for(recipe, len(train_set))
+    steps_per_epoch = math.ceil(len(train_set) / recipe.batch_size)
+    total = epochs * steps_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: cosine(step, total, recipe.warmup))
+    every = max(1, total // PROGRESS_POINTS)
+    lengths = [state_.shape[0] for state_ in train_set.states]
+    best_loss = validation_loss(run, state, valid_set)
+    best = {key: value.clone() for key, value in state.items()}
+    run.hooks.say(f"fine-tuning: up to {epochs} epochs of {steps_per_epoch} steps; starting validation loss {describe(best_loss)}")
+    step, stale, running = 0, 0, []
+    for epoch in range(1, epochs + 1):
+        epoch_losses: list[float] = []
+        batches = epoch_batches(lengths, recipe.batch_size, run.generator)
+        for position, batch in enumerate(batches, start=1):
+            run.hooks.check()
+            hidden, mask = padded([train_set.states[i] for i in batch])
+            logits = adapter.logits(run.encoder, hidden, mask, params, run.config, dropout=recipe.dropout)
+            loss = run.loss(logits, train_set.targets[batch])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            step += 1
+            running.append(float(loss.detach()))
+            epoch_losses.append(running[-1])
+            if step % every == 0 and position < len(batches):  # the epoch's last step is reported below
+                run.hooks.report(Progress(epoch, step, total, sum(running) / len(running)))
+                running = []
+        loss_now = validation_loss(run, params, valid_set)
+        run.hooks.report(Progress(epoch, step, total, sum(epoch_losses) / len(epoch_losses), loss_now))
+        running = []
+        if loss_now is None or best_loss is None or loss_now < best_loss:
+            best_loss, stale = loss_now, 0
+            best = {key: value.detach().clone() for key, value in params.items()}
+        else:
+            stale += 1
+        if stale >= recipe.patience or run.out_of_time():
+            run.hooks.say(f"stopped after epoch {epoch} ({'no improvement' if stale else 'time budget'})")
+            break
+    run.hooks.say(f"best validation loss {describe(best_loss)}")
+    return best
+
+
+def describe(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def logits_of(run: AdapterRun, state: dict[str, torch.Tensor], data: CachedStates, batch_size: int = 64) -> torch.Tensor:
+    chunks = []
+    with torch.inference_mode():
+        for start in range(0, len(data), batch_size):
+            hidden, mask = padded(data.states[start : start + batch_size])
+            chunks.append(adapter.logits(run.encoder, hidden, mask, state, run.config))
+    return torch.cat(chunks)
+
+
+def validation_loss(run: AdapterRun, state: dict[str, torch.Tensor], data: CachedStates) -> float | None:
+    """The unweighted loss on the validation split; None when there is none."""
+    if not len(data):
+        return None
+    with torch.inference_mode():
+        logits = logits_of(run, state, data)
+        if run.multi:
+            return float(F.binary_cross_entropy_with_logits(logits, data.targets))
+        return float(F.cross_entropy(logits, data.targets))

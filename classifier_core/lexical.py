@@ -1,0 +1,136 @@
+"""The lexical expert: word and character n-grams, TF-IDF weighted, under a linear classifier.
+
+It wins where surface cues decide (spam words, slurs, URLs, template phrases) and costs a few tens of
+microseconds a text. scikit-learn fits it; prediction needs only this module and numpy, over tensors
+stored in the artifact (no pickle): the vocabulary as one UTF-8 blob with offsets, the IDF weights, the
+coefficients and the intercepts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+WORD = re.compile(r"\w\w+|[^\w\s]")
+SPACE = re.compile(r"\s+")
+CHAR_SIZES = (2, 3, 4, 5)
+MAX_FEATURES = 30_000  # most frequent n-grams kept; bounds the stored size (about 30 kB a label in float16)
+MAX_ANALYSED_CHARS = 20_000  # a long text is read from its start and end (n-grams of a log's middle add little)
+STATE_PREFIX = "lexical."
+
+
+@lru_cache(maxsize=2048)
+def ngrams(text: str) -> tuple[str, ...]:
+    """Word unigrams and bigrams (lower-cased; punctuation marks count as words) and character 2-5-grams
+    inside word boundaries. Cached: the models of one request read the same text."""
+    if len(text) > MAX_ANALYSED_CHARS:
+        half = MAX_ANALYSED_CHARS // 2
+        text = text[:half] + " " + text[-half:]
+    lowered = SPACE.sub(" ", text.lower()).strip()
+    words = WORD.findall(lowered)
+    grams = [f"w {word}" for word in words]
+    grams += [f"w {a} {b}" for a, b in zip(words, words[1:])]
+    for token in lowered.split(" "):
+        padded = f" {token} "
+        for size in CHAR_SIZES:
+            if len(padded) < size:
+                break
+            grams += [f"c {padded[i : i + size]}" for i in range(len(padded) - size + 1)]
+    return tuple(grams)
+
+
+@dataclass
+class LexicalModel:
+    vocabulary: dict[str, int]
+    idf: np.ndarray  # features, float32
+    coef: np.ndarray  # labels x features, float32
+    intercept: np.ndarray  # labels, float32
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """One row of label logits per text."""
+        out = np.empty((len(texts), len(self.intercept)), dtype=np.float32)
+        for row, text in enumerate(texts):
+            counts = Counter(index for gram in ngrams(text) if (index := self.vocabulary.get(gram)) is not None)
+            if not counts:
+                out[row] = self.intercept
+                continue
+            columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))) * self.idf[columns]
+            weights /= np.linalg.norm(weights)
+            out[row] = self.coef[:, columns] @ weights + self.intercept
+        return out
+
+    def to_state(self) -> dict[str, torch.Tensor]:
+        grams = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        encoded = [gram.encode("utf-8") for gram in grams]
+        offsets = np.cumsum([0] + [len(item) for item in encoded]).astype(np.int64)
+        blob = np.frombuffer(b"".join(encoded), dtype=np.uint8) if encoded else np.zeros(0, dtype=np.uint8)
+        return {
+            f"{STATE_PREFIX}vocabulary": torch.from_numpy(blob.copy()),
+            f"{STATE_PREFIX}offsets": torch.from_numpy(offsets),
+            f"{STATE_PREFIX}idf": torch.from_numpy(self.idf.astype(np.float16)),
+            f"{STATE_PREFIX}coef": torch.from_numpy(self.coef.astype(np.float16)),
+            f"{STATE_PREFIX}intercept": torch.from_numpy(self.intercept.astype(np.float32)),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, torch.Tensor]) -> LexicalModel | None:
+        """The lexical model stored in an artifact's state, or None when it has none."""
+        if f"{STATE_PREFIX}coef" not in state:
+            return None
+        blob = state[f"{STATE_PREFIX}vocabulary"].numpy().tobytes()
+        offsets = state[f"{STATE_PREFIX}offsets"].tolist()
+        vocabulary = {blob[offsets[i] : offsets[i + 1]].decode("utf-8"): i for i in range(len(offsets) - 1)}
+        return cls(
+            vocabulary=vocabulary,
+            idf=state[f"{STATE_PREFIX}idf"].float().numpy(),
+            coef=state[f"{STATE_PREFIX}coef"].float().numpy(),
+            intercept=state[f"{STATE_PREFIX}intercept"].float().numpy(),
+        )
+
+
+def is_lexical_key(key: str) -> bool:
+    return key.startswith(STATE_PREFIX)
+
+
+def fit_lexical(texts: Sequence[str], targets: np.ndarray, *, multi: bool, class_weight: np.ndarray | None = None, c: float = 10.0) -> LexicalModel:
+    """TF-IDF (sublinear term frequency, smoothed IDF, L2 rows) over ``ngrams`` and a logistic regression:
+    multinomial for single-label ``targets`` (label indices), one per label for multi-label (0/1 matrix)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = TfidfVectorizer(analyzer=ngrams, sublinear_tf=True, max_features=MAX_FEATURES, dtype=np.float32)
+    features = vectorizer.fit_transform(list(texts))
+    vocabulary = {gram: int(index) for gram, index in vectorizer.vocabulary_.items()}
+    idf = vectorizer.idf_.astype(np.float32)
+    if not multi:
+        weights = None if class_weight is None else class_weight[targets]
+        labels = int(class_weight.shape[0]) if class_weight is not None else int(targets.max()) + 1
+        present = np.unique(targets)
+        model = LogisticRegression(C=c, max_iter=100, tol=1e-3)
+        model.fit(features, targets, sample_weight=weights)
+        coef = np.zeros((labels, features.shape[1]), dtype=np.float32)
+        intercept = np.full(labels, -30.0, dtype=np.float32)  # a label absent from these rows is never chosen
+        if len(present) == 2:  # scikit-learn keeps one row for two classes: its logit split in halves
+            coef[present[1]], coef[present[0]] = model.coef_[0] / 2, -model.coef_[0] / 2
+            intercept[present[1]], intercept[present[0]] = model.intercept_[0] / 2, -model.intercept_[0] / 2
+        else:
+            coef[present], intercept[present] = model.coef_, model.intercept_
+        return LexicalModel(vocabulary, idf, coef, intercept)
+    coef = np.zeros((targets.shape[1], features.shape[1]), dtype=np.float32)
+    intercept = np.zeros(targets.shape[1], dtype=np.float32)
+    for j in range(targets.shape[1]):
+        column = targets[:, j].astype(int)
+        if column.min() == column.max():
+            intercept[j] = 30.0 if column[0] else -30.0
+            continue
+        model = LogisticRegression(C=c, max_iter=100, tol=1e-3)
+        model.fit(features, column)
+        coef[j], intercept[j] = model.coef_[0], model.intercept_[0]
+    return LexicalModel(vocabulary, idf, coef, intercept)
