@@ -6,7 +6,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: install run test bench bench-train bench-recipes bench-jobs bench-defaults bench-predict bench-precision check-cuda clean
+.PHONY: install run test bench bench-train bench-quality bench-jobs bench-defaults bench-predict bench-precision check-cuda clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +26,10 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-recipes bench-train bench-jobs bench-defaults bench-predict bench-precision
+bench: bench-quality bench-train bench-jobs bench-defaults bench-predict bench-precision
 
-bench-recipes: install
-	$(BIN)/python bench/bench_recipes.py $(ARGS)
+bench-quality: install
+	$(BIN)/python bench/bench_quality.py $(ARGS)
 
 bench-train: install
 	$(BIN)/python bench/bench_train.py $(ARGS)

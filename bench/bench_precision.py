@@ -48,7 +48,7 @@ from classifier_core.data import MULTI_LABEL, SINGLE_LABEL, Example  # noqa: E40
 from classifier_core.encoder import load_encoder  # noqa: E402
 from classifier_core.evaluation import score_selected  # noqa: E402
 from classifier_core.prediction import Predictor  # noqa: E402
-from classifier_core.training import TrainingSpec, fit  # noqa: E402
+from classifier_core.training import TrainingSpec, train  # noqa: E402
 from models_registry.defaults.catalog import DEFAULT_REFLEXES  # noqa: E402
 
 ARTIFACTS = ROOT / "models_registry" / "defaults" / "artifacts"
@@ -85,11 +85,11 @@ def main(args: argparse.Namespace) -> None:
     cases = []  # (name, model, test rows)
     for name in args.datasets.split(","):
         folder = args.data / name
-        train, test = subset(read(folder / "train.jsonl"), args.rows, 0), read(folder / "test.jsonl")
-        labels = label_set(train)
-        mode = MULTI_LABEL if any(len(row.labels) != 1 for row in train + test) else SINGLE_LABEL
+        train_rows, test = subset(read(folder / "train.jsonl"), args.rows, 0), read(folder / "test.jsonl")
+        labels = label_set(train_rows)
+        mode = MULTI_LABEL if any(len(row.labels) != 1 for row in train_rows + test) else SINGLE_LABEL
         test = [Example(row.text, tuple(label for label in row.labels if label in labels)) for row in test]
-        model = fit(TrainingSpec(labels=labels, mode=mode, device="cpu"), train)
+        model = train(TrainingSpec(labels=labels, mode=mode, device="cpu"), train_rows)
         cases.append((f"{name} ({args.rows} rows)", model, test))
     for reflex in DEFAULT_REFLEXES:
         model = from_bytes((ARTIFACTS / f"{reflex.name}.bin").read_bytes())

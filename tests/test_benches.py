@@ -10,7 +10,7 @@ import pytest
 from bench.data_folder import BESIDE_THE_REPOSITORY, ENVIRONMENT_VARIABLE, chosen_folder
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHES_WITH_DATASETS = ["bench_defaults.py", "bench_precision.py", "bench_recipes.py", "bench_train.py"]
+BENCHES_WITH_DATASETS = ["bench_defaults.py", "bench_precision.py", "bench_quality.py", "bench_train.py"]
 
 
 def _run(bench: str, *args: str, data_env: str) -> subprocess.CompletedProcess:
