@@ -50,7 +50,6 @@ from classifier_core.blending import expected_calibration_error  # noqa: E402
 from classifier_core.data import MULTI_LABEL, SINGLE_LABEL, Example  # noqa: E402
 from classifier_core.encoder import load_encoder, pool  # noqa: E402
 from classifier_core.evaluation import score_selected  # noqa: E402
-from classifier_core.lexical import ngrams  # noqa: E402
 from classifier_core.prediction import Predictor  # noqa: E402
 from classifier_core.quiet import silence_libraries  # noqa: E402
 from classifier_core.training import TrainingSpec, train  # noqa: E402

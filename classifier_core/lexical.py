@@ -9,7 +9,6 @@ coefficients and the intercepts.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -52,18 +51,22 @@ class LexicalModel:
     coef: np.ndarray  # labels x features, float32
     intercept: np.ndarray  # labels, float32
 
+    def __post_init__(self) -> None:
+        self._by_feature = np.ascontiguousarray(self.coef.T)  # features x labels: a text gathers its rows
+
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """One row of label logits per text."""
         out = np.empty((len(texts), len(self.intercept)), dtype=np.float32)
+        lookup = self.vocabulary.get
         for row, text in enumerate(texts):
-            counts = Counter(index for gram in ngrams(text) if (index := self.vocabulary.get(gram)) is not None)
-            if not counts:
+            found = [index for index in map(lookup, ngrams(text)) if index is not None]
+            if not found:
                 out[row] = self.intercept
                 continue
-            columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))) * self.idf[columns]
+            columns, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
+            weights = (1.0 + np.log(counts.astype(np.float32))) * self.idf[columns]
             weights /= np.linalg.norm(weights)
-            out[row] = self.coef[:, columns] @ weights + self.intercept
+            out[row] = weights @ self._by_feature[columns] + self.intercept
         return out
 
     def to_state(self) -> dict[str, torch.Tensor]:

@@ -15,7 +15,7 @@ Rows in progress take turns: each pass reads at most ``SLICE_WINDOWS`` windows o
 instead of waiting for it to finish. A row whose caller has gone stops being read.
 
 One thread owns torch, so torch's own threads are the only parallelism inside inference, and they are
-set per pass by its size (DESIGN.md "Threads"): a small pass (one request, a few texts) runs on
+set per pass by its size (README, "Running it for real"): a small pass (one request, a few texts) runs on
 ``REFLEX_WEB_TORCH_THREADS`` (1: the event loop keeps the other core for HTTP, and a second thread
 buys nothing over HTTP), a pass of at least ``REFLEX_WEB_LARGE_PASS_TOKENS`` tokens (summed over
 texts and the models run on each: a busy server's gathered requests, nine models on one text, a

@@ -62,7 +62,7 @@ def _synthesis_summary(request: JobRequest, labels: list[str]) -> str:
 def create_job(*, api_key: ApiKey, request: JobRequest) -> FineTuningJob:
     """Creates a queued job and wakes the scheduler after commit.
 
-    Rows that are well-formed but short of the minimums give a job that fails at once (SPEC §3).
+    Rows that are well-formed but short of the minimums give a job that fails at once (docs/api.md, "Create a job").
     """
     if request.input_mode != InputMode.TRAINING_DATA and not provider_configured():
         raise SynthesisUnavailable(

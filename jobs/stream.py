@@ -1,4 +1,4 @@
-"""Live job events over Server-Sent Events (SPEC §4): ``GET /v1/fine_tuning/jobs/{id}/events?stream=true``.
+"""Live job events over Server-Sent Events: ``GET /v1/fine_tuning/jobs/{id}/events?stream=true``.
 
 A plain Django async view returning ``StreamingHttpResponse`` (DRF's sync path would buffer the
 stream). It replays stored events, then follows new ones, and closes after the terminal event.

@@ -40,7 +40,6 @@ from models_registry.models import ClassifierVersion
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.25
-CANCELLED_EXIT_CODE = 3
 WORKDIR_PREFIX = "reflex-"
 WORKDIR_LOCK = ".lock"
 # A folder this young is left alone by the sweep: its run may not have taken its lock yet.

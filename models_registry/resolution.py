@@ -3,7 +3,6 @@
 An owned model shadows a default of the same name. Another account's model is never found.
 """
 
-from dataclasses import dataclass
 
 from accounts.models import Account
 from classifier_core.stack import STACK_ID
@@ -21,12 +20,6 @@ from models_registry.models import Classifier, ClassifierVersion
 
 class _NotReady(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class Resolved:
-    version: ClassifierVersion
-    name: str
 
 
 def _latest(classifier: Classifier) -> ClassifierVersion | None:

@@ -1,7 +1,6 @@
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from accounts.models import ApiKey
 from accounts.selectors import get_active_api_key
 from accounts.services import touch_api_key
 from reflex_project.api.errors import AuthenticationError
@@ -27,6 +26,3 @@ class ApiKeyAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
 
-
-def request_api_key(request: Request) -> ApiKey:
-    return request.auth

@@ -12,7 +12,7 @@ from reflex_project.api.errors import RateLimited
 
 
 class KeyRateThrottle(SimpleRateThrottle):
-    """Per-API-key rate, from a setting (SPEC §7)."""
+    """Per-API-key rate, from a setting (docs/api.md, "Limits")."""
 
     setting_name = ""
 

@@ -4,7 +4,6 @@ import asyncio
 import math
 
 import httpx
-import pytest
 
 from classifier_core.encoder import serving_trunk_dtype
 from tests.api.test_errors import assert_error

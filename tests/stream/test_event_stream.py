@@ -1,7 +1,6 @@
 """`GET /v1/fine_tuning/jobs/{id}/events?stream=true` against a live service with a worker, both
 with Redis fan-out and with polling."""
 
-import threading
 import uuid
 
 import httpx
