@@ -49,6 +49,8 @@ class Recipe:
     max_epochs: int = 6
     min_epochs: int = 2
     budget_rows: int = 6000  # epochs = budget_rows / training rows, clamped to [min_epochs, max_epochs]
+    budget_tokens: int = 48_000  # and at most (budget_tokens + budget_tokens_per_row x rows) / tokens, at least 1
+    budget_tokens_per_row: int = 42  # about 30 s for 500 rows and 120 s for 5,000 on a 2-core AVX2 CPU
     min_steps: int = 60  # small sets get more epochs (up to small_max_epochs) to reach this many steps
     small_max_epochs: int = 30
     patience: int = 3
@@ -62,9 +64,12 @@ class Recipe:
     folds: int = 5  # out-of-fold predictions of the cheap experts: 10 folds up to small_fold_rows rows, 3 above fold_rows
     small_fold_rows: int = 200
     fold_rows: int = 1500
-    head_c: float = 0.1  # inverse L2 strength of the pooled-feature head (unit-length, centred, scaled features)
+    head_c: float = 0.1  # inverse L2 strength of the pooled-feature head (unit-length, centred, scaled features) on large sets
+    head_cs: tuple[float, ...] = (0.0025, 0.025, 0.25)  # its candidates, chosen out of fold, up to fold_rows rows
     lexical_c: float = 10.0  # the same for the lexical expert (TF-IDF rows)
-    few_rows_per_label: int = 20  # below this (the rarest label's rows), the encoder keeps at least half the blend
+    few_rows_per_label: int = 20  # below this (the rarest label's rows): a fixed head strength, the encoder's share at least
+    few_rows_encoder_share: float = 0.8
+    few_rows_head_c: float = 0.0025  # strong: about C = 1 on the unit-length features before scaling
     class_balance: float = 0.5  # class weights (n / count) ** this; 0: unweighted, 1: balanced
 
 
@@ -194,10 +199,17 @@ def epoch_batches(lengths: list[int], batch_size: int, generator: torch.Generato
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
-def epochs_for(recipe: Recipe, rows: int) -> int:
+def epochs_for(recipe: Recipe, rows: int, tokens: int | None = None) -> int:
+    """Epochs over ``rows`` training rows of ``tokens`` tokens in all: ``budget_rows`` row passes
+    (clamped), at least ``min_steps`` steps on small sets, and within the token budget on long texts
+    (a pass costs about what its tokens do), but at least one."""
     epochs = max(recipe.min_epochs, min(recipe.max_epochs, math.ceil(recipe.budget_rows / max(rows, 1))))
     steps_per_epoch = math.ceil(rows / recipe.batch_size)
-    return max(epochs, min(recipe.small_max_epochs, math.ceil(recipe.min_steps / steps_per_epoch)))
+    epochs = max(epochs, min(recipe.small_max_epochs, math.ceil(recipe.min_steps / steps_per_epoch)))
+    if tokens:
+        budget = recipe.budget_tokens + recipe.budget_tokens_per_row * rows
+        epochs = min(epochs, max(1, budget // tokens))
+    return epochs
 
 
 def cosine(step: int, total: int, warmup: int = 10) -> float:
@@ -219,12 +231,12 @@ def optimise(run: AdapterRun, state: dict[str, torch.Tensor], train_set: CachedS
         ],
         weight_decay=recipe.weight_decay,
     )
-    epochs = epochs_for(recipe, len(train_set))
+    lengths = [state_.shape[0] for state_ in train_set.states]
+    epochs = epochs_for(recipe, len(train_set), sum(lengths))
     steps_per_epoch = math.ceil(len(train_set) / recipe.batch_size)
     total = epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: cosine(step, total, recipe.warmup))
     every = max(1, total // PROGRESS_POINTS)
-    lengths = [state_.shape[0] for state_ in train_set.states]
     best_loss = validation_loss(run, state, valid_set)
     best = {key: value.clone() for key, value in state.items()}
     run.hooks.say(f"fine-tuning: up to {epochs} epochs of {steps_per_epoch} steps; starting validation loss {describe(best_loss)}")

@@ -135,8 +135,8 @@ class Training:
         lexical = self.fit_lexical_on(np.arange(n))
         hooks.check()
         features = pooled_features(self.adapter_run, start, data).numpy()
-        heads_oof = self.cross_fit(lambda rows: fit_head(features[rows], self.targets[rows], self), lambda head, rows: head.logits(features[rows]))
-        head = fit_head(features, self.targets, self)
+        c, heads_oof = self.head_strength(features)
+        head = fit_head(features, self.targets, self, c)
         experts = [Expert("pooled-feature head", head.into(start), heads_oof, np.arange(n), normalize=True)]
         hooks.say(f"cross-fitted the lexical expert and the pooled-feature head ({self.fold_count} folds)")
         if n >= self.recipe.lora_min_rows:
@@ -180,6 +180,25 @@ class Training:
             out[held] = logits(fit(np.flatnonzero(self.folds != fold)), held)
         return out
 
+    def head_strength(self, features: np.ndarray) -> tuple[float, np.ndarray]:
+        """The pooled-feature head's inverse L2 strength and its out-of-fold logits: the candidate with
+        the lowest calibrated out-of-fold loss (sets differ: strong regularisation suits a few rows of
+        a task the encoder already separates, weak suits many labels); one fixed value on large sets."""
+        if self.few_rows():
+            candidates: tuple[float, ...] = (self.recipe.few_rows_head_c,)
+        elif len(self.examples) <= self.recipe.fold_rows:
+            candidates = self.recipe.head_cs
+        else:
+            candidates = (self.recipe.head_c,)
+        best: tuple[float, float, np.ndarray] | None = None
+        for c in candidates:
+            logits = self.cross_fit(lambda rows: fit_head(features[rows], self.targets[rows], self, c), lambda head, rows: head.logits(features[rows]))
+            _, loss = choose_blend(logits, None, self.targets, multi=self.multi, weights=self.row_weights)
+            if best is None or loss < best[0]:
+                best = (loss, c, logits)
+        assert best is not None
+        return best[1], best[2]
+
     def fit_lexical_on(self, rows: np.ndarray) -> LexicalModel:
         return fit_lexical(
             [self.texts[i] for i in rows],
@@ -211,11 +230,16 @@ class Training:
 
     # -- choosing, judging ------------------------------------------------------------------------
 
-    def minimum_encoder_share(self) -> float:
-        """With a handful of rows per label, the out-of-fold loss cannot tell the experts apart, and a
-        lexical model of so few rows rarely generalises: the encoder keeps at least half the say."""
+    def few_rows(self) -> bool:
+        """Whether some label has only a handful of rows: there, out-of-fold losses cannot tell
+        candidates apart, so the recipe fixes what it would otherwise choose."""
         smallest = min(int((self.targets[:, j] if self.multi else self.targets == j).sum()) for j in range(len(self.spec.labels)))
-        return 0.5 if smallest < self.recipe.few_rows_per_label else 0.0
+        return smallest < self.recipe.few_rows_per_label
+
+    def minimum_encoder_share(self) -> float:
+        """With a handful of rows per label, a lexical model rarely generalises: the encoder keeps most
+        of the say."""
+        return self.recipe.few_rows_encoder_share if self.few_rows() else 0.0
 
     def choose(self, experts: list[Expert], lexical_oof: np.ndarray, *, encoder_share_at_least: float = 0.0) -> tuple[Expert, Blend, np.ndarray]:
         """The encoder expert and blend with the lowest calibrated loss on the rows all candidates were
@@ -278,7 +302,7 @@ class LinearHead:
         }
 
 
-def fit_head(features: np.ndarray, targets: np.ndarray, training: Training) -> LinearHead:
+def fit_head(features: np.ndarray, targets: np.ndarray, training: Training, c: float) -> LinearHead:
     """A logistic regression on unit-length pooled features, centred and scaled by their mean spread
     (both folded into the head's weights, so serving only normalises)."""
     from sklearn.linear_model import LogisticRegression
@@ -287,7 +311,6 @@ def fit_head(features: np.ndarray, targets: np.ndarray, training: Training) -> L
     mean, spread = unit.mean(0), float(unit.std(0).mean()) + 1e-12
     standard = (unit - mean) / spread
     labels = len(training.spec.labels)
-    c = training.recipe.head_c
     weight, bias = np.zeros((labels, features.shape[1])), np.zeros(labels)
     if training.multi:
         for j in range(labels):
