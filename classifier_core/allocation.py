@@ -5,20 +5,10 @@ glibc's malloc has two thresholds that hurt here:
 - Above its mmap threshold, an allocation gets a fresh mapping, which is unmapped again on free.
 - Beyond its trim threshold, free memory at the top of the heap is given back to the system.
 
-A forward pass allocates and frees activations of megabytes: each intermediate of a pass of eight
-texts for nine models is about 4 MB, and 25 MB for 32 windows of a long text. So each pass faulted
-its memory back in, page by page. Measured with ``Predictor.logit_sums`` on 2 threads (bfloat16):
-
-| pass | page faults per pass | time per pass |
-|---|---|---|
-| 8 texts x 9 models | 6,000-8,000 → 0 | 30-34 → 23-24 ms |
-| a 12-window text | 16,000-18,000 → 0 | 190-210 → 172-180 ms |
-| a 40-window text | 62,000-66,000 → 0 | 678-687 → 606-614 ms |
-| training on 2,500 banking77 rows (``classifier_core.training.train``) | 12.7-12.9 M → 0.13-0.15 M in all | 43.3-43.4 → 24.4-26.0 s |
-
-The cost is memory kept after a peak: the process holds up to its largest pass's working set. That
-was about 60 MB more resident after the passes above, with the same peak. The web process held
-822-829 MB after ``bench-predict``'s long text and batches, against 727-741 MB before.
+A forward pass allocates and frees activations of megabytes, so each pass faulted its memory back in,
+page by page; with the thresholds raised, passes reuse it (no page faults; a training run about 40 %
+faster). The cost is memory kept after a peak: a process holds up to its largest pass's working set.
+The measurements: docs/decisions/0003-keep-freed-memory.md.
 
 A process started with ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or ``MALLOC_TOP_PAD_``
 in its environment is left as set (the last, at glibc's default of 131072, gives the old behaviour).
