@@ -20,7 +20,7 @@ from jobs.models import EventLevel, FineTuningJob, InputMode, JobInput, JobStatu
 from jobs.synthesis.provider import provider_configured
 from jobs.validation import JobRequest
 from models_registry.resolution import resolve_base_model
-from webhooks.services import emit_job_webhook
+from webhooks.services import emit_webhook
 
 
 TERMINAL_FIELDS = ("status", "running_slot", "finished_at", "estimated_finish", "error", "result", "trained_examples", "trained_tokens")
@@ -207,5 +207,11 @@ def _finish(job: FineTuningJob, *, status: str, message: str, level: str = Event
     job.estimated_finish = None
     job.save(update_fields=[*TERMINAL_FIELDS])
     record_event(job_id=job.id, message=message, level=level)
-    emit_job_webhook(job=job)
+    emit_webhook(
+        account_id=job.account_id,
+        job_id=job.id,
+        event_type=f"fine_tuning.job.{job.status}",
+        url=job.webhook_url,
+        occurred_at=job.finished_at,
+    )
     scheduler.wake_after_commit()

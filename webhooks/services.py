@@ -16,7 +16,6 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from accounts.services import get_or_create_webhook_secret
-from jobs.models import FineTuningJob
 from webhooks.delivery import DeliveryResult, post_webhook
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
 from webhooks.signing import signature_headers
@@ -39,21 +38,21 @@ def _queue_attempt_after_commit(delivery_id: str) -> None:
     )
 
 
-def emit_job_webhook(*, job: FineTuningJob) -> Delivery | None:
-    """Records the event for a job that just reached a terminal state; the first attempt is queued
-    after commit. Call it inside the transaction that finishes the job. None when it has no URL."""
-    if not job.webhook_url:
+def emit_webhook(*, account_id: int, job_id: str, event_type: str, url: str | None, occurred_at: datetime | None) -> Delivery | None:
+    """Records an event (``fine_tuning.job.<status>`` about job ``job_id``) for ``url``; the first
+    attempt is queued after commit. Call it inside the transaction that changed what it reports. None
+    when there is no URL. The caller hands over the facts: this app knows nothing of jobs."""
+    if not url:
         return None
-    event_type = f"fine_tuning.job.{job.status}"
     now = timezone.now()
-    delivery = Delivery(account_id=job.account_id, job_id=job.id, event_type=event_type, url=job.webhook_url)
-    moment = job.finished_at or now
+    delivery = Delivery(account_id=account_id, job_id=job_id, event_type=event_type, url=url)
+    moment = occurred_at or now
     delivery.payload = {
         "id": delivery.id,
         "object": "event",
         "created_at": int(moment.timestamp()),
         "type": event_type,
-        "data": {"id": job.id},
+        "data": {"id": job_id},
     }
     delivery.next_attempt_at = now
     delivery.created_at = now

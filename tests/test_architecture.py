@@ -1,0 +1,38 @@
+"""The arrows between the apps (docs/architecture.md) that must not turn around: read from the source."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ("accounts", "jobs", "models_registry", "inference", "webhooks", "dashboard", "reflex_project")
+
+
+def imported_packages(package: str) -> dict[str, set[str]]:
+    """For each module of ``package`` (migrations aside), the top-level packages it imports."""
+    found = {}
+    for path in (ROOT / package).rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("classifier_core", {"django", "rest_framework", *APPS}),  # the ML core is plain Python
+        ("webhooks", {"jobs", "models_registry", "inference", "dashboard"}),  # it delivers what it is handed
+        ("accounts", {"jobs", "models_registry", "inference", "webhooks", "dashboard"}),
+    ],
+)
+def test_a_package_imports_nothing_it_must_not(package: str, forbidden: set[str]) -> None:
+    offending = {module: sorted(names & forbidden) for module, names in imported_packages(package).items() if names & forbidden}
+    assert offending == {}
