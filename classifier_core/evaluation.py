@@ -3,6 +3,9 @@
 single_label: ``accuracy``, ``f1_score`` (macro-F1 over labels seen in truth or prediction).
 multi_label: ``accuracy`` (exact match), ``f1_score`` (= ``micro_f1``), ``micro_f1``, ``macro_f1``.
 Every value is None when there are no examples.
+
+``held_out_report`` adds what a model card needs: per-label precision, recall and support, the
+calibration error, and the most confident mistakes.
 """
 
 from __future__ import annotations
@@ -96,3 +99,40 @@ def best_threshold(scores: np.ndarray, truth: np.ndarray, grid: np.ndarray) -> f
 def tune_thresholds(scores: np.ndarray, truth: np.ndarray) -> list[float]:
     grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
     return [best_threshold(scores[:, j], truth[:, j], grid) for j in range(scores.shape[1])]
+
+
+def held_out_report(model: TrainedModel, examples: Sequence[Example], predictions: Sequence[Prediction], *, mistakes: int = 5) -> dict:
+    """Metrics, per-label precision/recall/support, calibration error and the ``mistakes`` most confident
+    errors (text, truth, predicted labels, confidence) of ``predictions`` on ``examples``."""
+    from .blending import expected_calibration_error
+
+    if not examples:
+        return {**empty_metrics(model.mode), "rows": 0}
+    selected = np.array([p.selected for p in predictions], dtype=bool)
+    report = {**score_selected(selected, examples, labels=model.labels, mode=model.mode), "rows": len(examples)}
+    truth = truth_matrix(examples, model.labels)
+    scores = np.array([p.scores for p in predictions], dtype=np.float64)
+    tp, fp, fn = (selected & truth).sum(0), (selected & ~truth).sum(0), (~selected & truth).sum(0)
+    report["per_label"] = {
+        label: {
+            "precision": float(tp[j] / (tp[j] + fp[j])) if tp[j] + fp[j] else None,
+            "recall": float(tp[j] / (tp[j] + fn[j])) if tp[j] + fn[j] else None,
+            "support": int(truth[:, j].sum()),
+        }
+        for j, label in enumerate(model.labels)
+    }
+    multi = model.mode == MULTI_LABEL
+    targets = truth if multi else truth.argmax(1)
+    report["calibration_error"] = expected_calibration_error(scores, targets, multi=multi)
+    wrong = np.flatnonzero((selected != truth).any(1))
+    confidence = scores.max(1)
+    report["mistakes"] = [
+        {
+            "text": examples[i].text,
+            "truth": list(examples[i].labels),
+            "predicted": [label for label, chosen in zip(model.labels, selected[i]) if chosen],
+            "confidence": round(float(confidence[i]), 3),
+        }
+        for i in wrong[np.argsort(-confidence[wrong], kind="stable")][:mistakes]
+    ]
+    return report

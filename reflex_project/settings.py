@@ -189,6 +189,9 @@ REFLEX_WEB_TORCH_THREADS_LARGE = env_int("REFLEX_WEB_TORCH_THREADS_LARGE", 2)  #
 REFLEX_WEB_LARGE_PASS_TOKENS = env_int("REFLEX_WEB_LARGE_PASS_TOKENS", 64)  # tokens x models that make a pass large
 REFLEX_TRAINING_THREADS = env_int("REFLEX_TRAINING_THREADS", 2)
 REFLEX_DEVICE = env_str("REFLEX_DEVICE", "")  # empty: CUDA when present, else CPU
+# The public rows three defaults also train on (`seed_reflexes --retrain`): <folder>/<name>/{train,test}.jsonl.
+# Only retraining and `--report` read it; serving loads the shipped weights.
+REFLEX_DEFAULTS_DATA = Path(env_str("REFLEX_DEFAULTS_DATA", str(BASE_DIR.parent / "shared" / "datasets" / "defaults")))
 # Precision of serving (the layers' states, linears, attention, norms; pooling and heads stay float32):
 # "float32", "bfloat16", or "auto" (bfloat16 on a CPU with native bfloat16, AVX512-BF16 or AMX; else
 # float32). Accuracy change measured by bench/bench_precision.py (under 0.5 pt on the shared datasets).
