@@ -1,11 +1,15 @@
-"""`make bench-defaults`: the shipped default Reflexes on public human-labelled data they never saw.
-Prints figures; asserts nothing. Today: `jailbreak` on the `jailbreak_classification` test split of
-the datasets folder (docs/benchmarks.md).
+"""`make bench-defaults`: the shipped default Reflexes on every held-out split they have (none of it
+trained on): the team's test split, the public test split (``jailbreak``, ``guardrail``,
+``user-frustrated``), the obvious cases, and ``jailbreak`` on the ``jailbreak_classification`` test split
+of the datasets folder. Prints figures; asserts nothing.
 
-    .venv/bin/python bench/bench_defaults.py [--data DIR]
+    .venv/bin/python bench/bench_defaults.py [--data DIR] [--defaults-data DIR] [--artifacts DIR] [--only NAME ...]
+
+``--artifacts`` measures other weights (say, an earlier commit's ``models_registry/defaults/artifacts``).
 """
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,16 +17,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.data_folder import add_data_option, read_rows, require_datasets  # noqa: E402
+from bench.data_folder import add_data_option, require_datasets  # noqa: E402
 
 PUBLIC_SETS = {"jailbreak": "jailbreak_classification"}
+ARTIFACTS = ROOT / "models_registry" / "defaults" / "artifacts"
 
 
 def read_options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_option(parser)
+    parser.add_argument(
+        "--defaults-data",
+        type=Path,
+        default=Path(os.environ.get("REFLEX_DEFAULTS_DATA", "") or ROOT.parent / "shared" / "datasets" / "defaults"),
+        help="the defaults' public-data folder (default: $REFLEX_DEFAULTS_DATA, else ../shared/datasets/defaults)",
+    )
+    parser.add_argument("--artifacts", type=Path, default=ARTIFACTS, help="the folder of <name>.bin to measure")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="these defaults only")
     options = parser.parse_args()
     options.data = require_datasets(options.data, PUBLIC_SETS.values(), splits=("test",))
+    require_datasets(options.defaults_data, ("jailbreak", "guardrail", "user-frustrated"), splits=("test",))
     return options
 
 
@@ -30,25 +44,45 @@ if __name__ == "__main__":
     OPTIONS = read_options()  # before torch loads: missing data is told at once
 
 from classifier_core.artifact import from_bytes  # noqa: E402
-from classifier_core.data import Example  # noqa: E402
 from classifier_core.encoder import load_encoder  # noqa: E402
-from classifier_core.evaluation import evaluate  # noqa: E402
+from classifier_core.evaluation import held_out_report  # noqa: E402
 from classifier_core.prediction import Predictor  # noqa: E402
+from models_registry.defaults.catalog import DEFAULT_REFLEXES  # noqa: E402
+from models_registry.defaults.training import evaluate_default, read_examples  # noqa: E402
 
-ARTIFACTS = ROOT / "models_registry" / "defaults" / "artifacts"
+
+def line(name: str, split: str, report: dict, seconds: float) -> str:
+    macro = report.get("macro_f1", report.get("f1_score"))
+    labels = "  ".join(
+        f"{label} P {facts['precision'] or 0:.3f} R {facts['recall'] or 0:.3f}" for label, facts in report.get("per_label", {}).items()
+    )
+    return (
+        f"| {name} | {split} | {report['rows']} | {report['accuracy']:.3f} | {macro:.3f} | "
+        f"{report.get('calibration_error', 0):.3f} | {labels} | {seconds:.1f} |"
+    )
 
 
 def main(options: argparse.Namespace) -> None:
     predictor = Predictor(load_encoder())
-    for reflex, folder in PUBLIC_SETS.items():
-        model = from_bytes((ARTIFACTS / f"{reflex}.bin").read_bytes())
-        rows = read_rows(options.data / folder / "test.jsonl")
-        examples = [Example(text=row["text"], labels=(row["label"],)) for row in rows]
+    print(f"artifacts: {options.artifacts}")
+    print("| default | split | rows | accuracy | macro-F1 | calibration error | per label | s |")
+    print("|---|---|---:|---:|---:|---:|---|---:|")
+    for reflex in DEFAULT_REFLEXES:
+        if options.only and reflex.name not in options.only:
+            continue
+        model = from_bytes((options.artifacts / f"{reflex.name}.bin").read_bytes())
         started = time.perf_counter()
-        metrics = evaluate(model, examples, predictor=predictor)
-        elapsed = time.perf_counter() - started
-        print(f"{reflex:<12} on {folder}/test.jsonl ({len(rows)} rows): accuracy {metrics['accuracy']:.3f}, "
-              f"macro-F1 {metrics['f1_score']:.3f}  ({elapsed:.1f} s)")
+        reports = evaluate_default(model, reflex, options.defaults_data, predictor=predictor)
+        seconds = (time.perf_counter() - started) / max(1, len(reports))
+        for split, report in reports.items():
+            print(line(reflex.name, split, report, seconds), flush=True)
+        if reflex.name in PUBLIC_SETS:
+            folder = PUBLIC_SETS[reflex.name]
+            examples = read_examples(options.data / folder / "test.jsonl")
+            started = time.perf_counter()
+            predictions = predictor.predict(predictor.prepare(model), [example.text for example in examples])
+            report = held_out_report(model, examples, predictions)
+            print(line(reflex.name, folder, report, time.perf_counter() - started), flush=True)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from classifier_core.blending import expected_calibration_error  # noqa: E402
-from classifier_core.data import MULTI_LABEL, SINGLE_LABEL, Example  # noqa: E402
+from classifier_core.data import MULTI_LABEL, SINGLE_LABEL, Example, InsufficientData, check_minimums  # noqa: E402
 from classifier_core.encoder import load_encoder, pool  # noqa: E402
 from classifier_core.evaluation import score_selected  # noqa: E402
 from classifier_core.prediction import Predictor  # noqa: E402
@@ -64,13 +64,21 @@ def draw(rows: list[Example], size: str, seed: int, multi: bool) -> list[Example
         return rows
     shuffled = rows[:]
     random.Random(seed).shuffle(shuffled)
-    if multi:
-        if size == "8pl":
-            picked: list[Example] = []
-            for label in sorted({label for row in rows for label in row.labels}):
-                picked += [row for row in shuffled if label in row.labels and row not in picked][:8]
-            return picked
-        return shuffled[: int(size)]
+    if multi:  # every label on at least 8 rows, then (for a size) filled with more rows
+        picked: list[Example] = []
+        taken: set[int] = set()
+        for label in sorted({label for row in rows for label in row.labels}):
+            have = sum(label in row.labels for row in picked)
+            for index, row in enumerate(shuffled):
+                if have >= 8:
+                    break
+                if index not in taken and label in row.labels:
+                    picked.append(row)
+                    taken.add(index)
+                    have += 1
+        if size != "8pl":
+            picked += [row for index, row in enumerate(shuffled) if index not in taken][: max(0, int(size) - len(picked))]
+        return picked
     by_label: dict[str, list[Example]] = {}
     for row in shuffled:
         by_label.setdefault(row.labels[0], []).append(row)
@@ -185,6 +193,11 @@ def main(options: argparse.Namespace) -> None:
             experts = []
             for seed in seeds:
                 train_rows = draw(all_train, size, seed, multi)
+                try:
+                    check_minimums(train_rows, labels=labels_of(train_rows), mode=MULTI_LABEL if multi else SINGLE_LABEL)
+                except InsufficientData as short:
+                    print(f"{name:<26} {size:>5} {len(train_rows):>5} | skipped (seed {seed}): {short}", flush=True)
+                    continue
                 labels = labels_of(train_rows)
                 keep = [i for i, row in enumerate(test_all) if multi or row.labels[0] in labels]
                 test = [Example(test_all[i].text, tuple(label for label in test_all[i].labels if label in labels)) for i in keep]

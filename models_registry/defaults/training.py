@@ -1,12 +1,25 @@
-"""Training and evaluating a default Reflex from its shipped data (no Django here)."""
+"""Training and evaluating a default Reflex from the team's data and, for three of them, public rows
+(no Django here: the public-data folder is passed in).
+
+A default trains on ``train.jsonl`` plus, when it has public sources, the public folder's
+``<name>/train.jsonl``. It is judged on the held-out splits it never saw: the team's ``test.jsonl``, the
+public ``test.jsonl``, and ``obvious.jsonl`` (short, unambiguous cases the model must all get right).
+"""
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from classifier_core.data import Example
 from classifier_core.stack import STACK_ID
 from models_registry.defaults.catalog import DefaultReflex
+
+SPLITS = ("team", "public", "obvious")  # the held-out reports, in the card's order
+
+
+class PublicDataMissing(Exception):
+    """A default that trains on public rows was asked to train without them."""
 
 
 @dataclass(frozen=True)
@@ -17,44 +30,129 @@ class DefaultTraining:
     stack: str
     metrics: dict
     trained_examples: int
+    reports: dict = field(default_factory=dict)  # split -> classifier_core.evaluation.held_out_report
+    public_digest: str = ""
+    public_rows: int = 0
 
 
-def read_examples(path) -> list[Example]:
+def read_examples(path: Path) -> list[Example]:
     examples = []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            labels = row["labels"] if "labels" in row else [row["label"]]
-            examples.append(Example(text=row["text"], labels=tuple(labels)))
+    for line in read_lines(path):
+        row = json.loads(line)
+        labels = row["labels"] if "labels" in row else [row["label"]]
+        examples.append(Example(text=row["text"], labels=tuple(labels)))
     return examples
 
 
-def data_digest(reflex: DefaultReflex) -> str:
-    """Changes when the data, the label set or the training stack changes: then the Reflex is retrained."""
+def read_lines(path: Path) -> list[str]:
+    return [line for line in path.read_text().split("\n") if line.strip()]  # not splitlines(): texts may hold U+2028
+
+
+def _sha(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def public_digest(reflex: DefaultReflex, folder: Path | None) -> str | None:
+    """The digest of the reflex's public splits in ``folder``: "" when it has no public sources, None
+    when it has some but the folder lacks them."""
+    if not reflex.public:
+        return ""
+    paths = [reflex.public_path(folder, split) for split in ("train", "test")] if folder else []
+    if not paths or not all(path.is_file() for path in paths):
+        return None
     digest = hashlib.sha256()
-    for part in (reflex.train_path.read_bytes(), reflex.test_path.read_bytes(), "|".join(reflex.labels).encode(), STACK_ID.encode()):
-        digest.update(hashlib.sha256(part).digest())
+    for path in paths:
+        digest.update(_sha(path.read_bytes()))
     return digest.hexdigest()
 
 
-def train_default(reflex: DefaultReflex, *, threads: int | None = None, device: str | None = None) -> DefaultTraining:
-    """Trains on ``train.jsonl`` and reports metrics on the held-out ``test.jsonl``."""
+def data_digest(reflex: DefaultReflex, public: str = "") -> str:
+    """Changes when the team's data, the public data (by its digest), the label set or the training stack
+    changes: then the Reflex is retrained."""
+    digest = hashlib.sha256()
+    parts = [reflex.train_path.read_bytes(), reflex.test_path.read_bytes(), "|".join(reflex.labels).encode(), STACK_ID.encode()]
+    if reflex.obvious_path.exists():
+        parts.append(reflex.obvious_path.read_bytes())
+    if public:
+        parts.append(public.encode())
+    for part in parts:
+        digest.update(_sha(part))
+    return digest.hexdigest()
+
+
+def require_public(reflex: DefaultReflex, folder: Path | None) -> str:
+    found = public_digest(reflex, folder)
+    if found is None:
+        where = folder.resolve() if folder else "(no folder set)"
+        raise PublicDataMissing(
+            f"{reflex.name} trains on public rows too, and {where} has no {reflex.name}/train.jsonl and "
+            f"{reflex.name}/test.jsonl: set REFLEX_DEFAULTS_DATA to the public-data folder"
+        )
+    return found
+
+
+def held_out_splits(reflex: DefaultReflex, folder: Path | None) -> dict[str, list[Example]]:
+    splits = {"team": read_examples(reflex.test_path)}
+    if reflex.public and folder is not None:
+        splits["public"] = read_examples(reflex.public_path(folder, "test"))
+    if reflex.obvious_path.exists():
+        splits["obvious"] = read_examples(reflex.obvious_path)
+    return splits
+
+
+def train_default(reflex: DefaultReflex, *, public_folder: Path | None = None, threads: int | None = None, device: str | None = None) -> DefaultTraining:
+    """Trains on the team's and (when it has sources) the public training rows; reports every held-out split."""
     from classifier_core.artifact import to_bytes
-    from classifier_core.evaluation import evaluate
     from classifier_core.training import TrainingSpec, train
 
+    public = require_public(reflex, public_folder)
+    examples = read_examples(reflex.train_path)
+    public_rows = read_examples(reflex.public_path(public_folder, "train")) if reflex.public else []
     model = train(
         TrainingSpec(labels=list(reflex.labels), mode=reflex.mode, seed=0, threads=threads, device=device),
-        read_examples(reflex.train_path),
+        examples + public_rows,
     )
-    test = read_examples(reflex.test_path)
-    metrics = {**evaluate(model, test), "evaluated_on": f"test.jsonl ({len(test)} rows)"}
-    model.metrics = metrics
+    reports = evaluate_default(model, reflex, public_folder)
+    team = reports["team"]
+    metrics = {key: team[key] for key in team if key not in ("per_label", "mistakes", "rows")}
+    model.metrics = {**metrics, "evaluated_on": f"test.jsonl ({team['rows']} rows)"}
     return DefaultTraining(
         artifact=to_bytes(model),
         labels=list(model.labels),
         mode=model.mode,
         stack=model.stack,
-        metrics=metrics,
+        metrics=model.metrics,
         trained_examples=model.trained_examples,
+        reports=reports,
+        public_digest=public,
+        public_rows=len(public_rows),
     )
+
+
+def evaluate_default(model, reflex: DefaultReflex, public_folder: Path | None, *, predictor=None) -> dict:
+    """``held_out_report`` of ``model`` on each held-out split of ``reflex`` that is present."""
+    from classifier_core.encoder import load_encoder
+    from classifier_core.evaluation import held_out_report
+    from classifier_core.prediction import Predictor
+
+    predictor = predictor or Predictor(load_encoder())
+    prepared = predictor.prepare(model)
+    reports = {}
+    for split, examples in held_out_splits(reflex, public_folder).items():
+        predictions = predictor.predict(prepared, [example.text for example in examples])
+        reports[split] = held_out_report(model, examples, predictions)
+        if split == "public":  # its rows stay outside the project: errors by source, no texts
+            sources = [json.loads(line).get("source", "") for line in read_lines(reflex.public_path(public_folder, "test"))]
+            reports[split]["mistakes"] = []
+            reports[split]["by_source"] = accuracy_by_source(sources, examples, predictions, model.labels)
+    return reports
+
+
+def accuracy_by_source(sources: list[str], examples: list[Example], predictions, labels: list[str]) -> dict:
+    totals: dict[str, list[int]] = {}
+    for source, example, prediction in zip(sources, examples, predictions):
+        predicted = {label for label, chosen in zip(labels, prediction.selected) if chosen}
+        counts = totals.setdefault(source, [0, 0])
+        counts[0] += predicted == set(example.labels)
+        counts[1] += 1
+    return {source: {"accuracy": right / rows, "rows": rows} for source, (right, rows) in sorted(totals.items())}

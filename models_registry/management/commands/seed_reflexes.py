@@ -1,6 +1,14 @@
-from django.core.management.base import BaseCommand
+from pathlib import Path
 
-from models_registry.defaults.seeding import report_table, seed_reflexes
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from models_registry.defaults.cards import readme_table, write_cards
+from models_registry.defaults.catalog import DEFAULTS_BY_NAME
+from models_registry.defaults.seeding import read_manifest, seed_reflexes
+from models_registry.defaults.training import PublicDataMissing
+
+CARDS = Path(settings.BASE_DIR) / "docs" / "defaults"
 
 
 class Command(BaseCommand):
@@ -9,11 +17,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--retrain", action="store_true", help="train every default again")
         parser.add_argument("--write-artifacts", action="store_true", help="save what was trained as the shipped models")
-        parser.add_argument("--report", action="store_true", help="print the held-out metrics table (README)")
+        parser.add_argument("--only", nargs="+", metavar="NAME", choices=sorted(DEFAULTS_BY_NAME), help="these defaults only")
+        parser.add_argument("--data", type=Path, default=None, help="the public-data folder (default: REFLEX_DEFAULTS_DATA)")
+        parser.add_argument("--report", action="store_true", help="write docs/defaults/<name>.md and print the README table")
         parser.add_argument("--shipped-only", action="store_true", help="load shipped models; never train (tests)")
 
-    def handle(self, *args, retrain: bool, write_artifacts: bool, report: bool, shipped_only: bool, **options) -> None:
+    def handle(self, *args, retrain, write_artifacts, only, data, report, shipped_only, **options) -> None:
         if report:
-            self.stdout.write(report_table())
+            for path in write_cards(read_manifest(), CARDS):
+                self.stderr.write(f"wrote {path.relative_to(settings.BASE_DIR)}")
+            self.stdout.write(readme_table(read_manifest()))
             return
-        seed_reflexes(retrain=retrain, write_artifacts=write_artifacts, shipped_only=shipped_only, say=self.stdout.write)
+        try:
+            seed_reflexes(
+                retrain=retrain, write_artifacts=write_artifacts, shipped_only=shipped_only, only=only,
+                public_folder=data, say=self.stdout.write,
+            )
+        except PublicDataMissing as missing:
+            raise CommandError(str(missing)) from missing

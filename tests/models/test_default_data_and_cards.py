@@ -1,0 +1,66 @@
+"""The defaults' public rows: optional to serve, required to retrain, part of what makes a model current;
+and the cards generated from the shipped manifest."""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from models_registry.defaults.cards import readme_table, write_cards
+from models_registry.defaults.catalog import DEFAULT_REFLEXES, DEFAULTS_BY_NAME
+from models_registry.defaults.seeding import current_digest, read_manifest
+from models_registry.models import ClassifierVersion
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PUBLIC = [reflex for reflex in DEFAULT_REFLEXES if reflex.public]
+
+
+def test_three_defaults_train_on_credited_public_rows():
+    assert [reflex.name for reflex in PUBLIC] == ["jailbreak", "guardrail", "user-frustrated"]
+    assert all(source.licence and source.origin for reflex in PUBLIC for source in reflex.public)
+
+
+@pytest.mark.parametrize("reflex", DEFAULT_REFLEXES, ids=lambda r: r.name)
+def test_without_the_public_rows_the_shipped_models_are_current(tmp_path, reflex):
+    assert current_digest(reflex, tmp_path / "absent") == read_manifest()[reflex.name]["digest"]
+
+
+def test_other_public_rows_make_a_shipped_model_stale(tmp_path):
+    reflex = DEFAULTS_BY_NAME["jailbreak"]
+    (tmp_path / "jailbreak").mkdir()
+    for split in ("train", "test"):
+        (tmp_path / "jailbreak" / f"{split}.jsonl").write_text(json.dumps({"text": "hi", "label": "benign"}) + "\n")
+    assert current_digest(reflex, tmp_path) != read_manifest()["jailbreak"]["digest"]
+    assert current_digest(DEFAULTS_BY_NAME["domain"], tmp_path) == read_manifest()["domain"]["digest"]
+
+
+@pytest.mark.django_db
+def test_retraining_without_the_public_rows_says_where_it_looked_and_changes_nothing(tmp_path):
+    before = ClassifierVersion.objects.count()
+    with pytest.raises(CommandError, match=r"guardrail trains on public rows too.*REFLEX_DEFAULTS_DATA"):
+        call_command("seed_reflexes", "--retrain", "--only", "guardrail", "--data", str(tmp_path), stdout=io.StringIO())
+    assert ClassifierVersion.objects.count() == before
+
+
+def test_the_cards_in_docs_are_the_ones_the_manifest_generates(tmp_path):
+    written = write_cards(read_manifest(), tmp_path)
+    assert sorted(path.name for path in written) == sorted(f"{reflex.name}.md" for reflex in DEFAULT_REFLEXES)
+    for path in written:
+        assert path.read_text() == (ROOT / "docs" / "defaults" / path.name).read_text(), (
+            f"docs/defaults/{path.name} is stale: run `python manage.py seed_reflexes --report`"
+        )
+    guardrail = (tmp_path / "guardrail.md").read_text()
+    for heading in ("## What it detects", "## What it does not", "## Training data", "## Held-out figures", "## Known failure modes"):
+        assert heading in guardrail
+    assert "public test split" in guardrail and "openai/moderation-api-release" in guardrail
+
+
+def test_the_readme_table_links_every_card_with_its_public_figures():
+    table = readme_table(read_manifest())
+    readme = (ROOT / "README.md").read_text()
+    assert table in readme, "README's defaults table is stale: run `python manage.py seed_reflexes --report`"
+    for reflex in DEFAULT_REFLEXES:
+        assert f"(docs/defaults/{reflex.name}.md)" in table
+    assert table.count("| public |") == len(PUBLIC)
