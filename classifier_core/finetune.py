@@ -49,8 +49,10 @@ class Recipe:
     max_epochs: int = 6
     min_epochs: int = 2
     budget_rows: int = 6000  # epochs = budget_rows / training rows, clamped to [min_epochs, max_epochs]
-    budget_tokens: int = 48_000  # and at most (budget_tokens + budget_tokens_per_row x rows) / tokens, at least 1
-    budget_tokens_per_row: int = 42  # about 30 s for 500 rows and 120 s for 5,000 on a 2-core AVX2 CPU
+    # and at most max(budget_tokens, budget_tokens_per_row x rows) tokens in all, but at least one epoch:
+    # a step costs what its tokens do, so long texts on large sets get fewer passes, small sets keep theirs
+    budget_tokens: int = 320_000
+    budget_tokens_per_row: int = 42
     min_steps: int = 60  # small sets get more epochs (up to small_max_epochs) to reach this many steps
     small_max_epochs: int = 30
     patience: int = 3
@@ -207,7 +209,7 @@ def epochs_for(recipe: Recipe, rows: int, tokens: int | None = None) -> int:
     steps_per_epoch = math.ceil(rows / recipe.batch_size)
     epochs = max(epochs, min(recipe.small_max_epochs, math.ceil(recipe.min_steps / steps_per_epoch)))
     if tokens:
-        budget = recipe.budget_tokens + recipe.budget_tokens_per_row * rows
+        budget = max(recipe.budget_tokens, recipe.budget_tokens_per_row * rows)
         epochs = min(epochs, max(1, budget // tokens))
     return epochs
 

@@ -93,3 +93,16 @@ def test_warm_start_trains_with_a_different_label_set(single_model) -> None:
     assert model.labels == ["gardening", "cooking"]
     assert any("warm start" in m and "1 shared" in m for m in messages)
     assert model.state[adapter.HEAD_WEIGHT].shape[0] == 2
+
+
+def test_long_texts_keep_their_epochs_on_small_sets_and_large_sets_stay_bounded() -> None:
+    from classifier_core.finetune import Recipe, epochs_for
+
+    recipe = Recipe()
+    # 380 rows of agent transcripts (90 tokens a row): one epoch lost 19 points on stuck-in-a-loop.
+    assert epochs_for(recipe, 380, 380 * 90) == recipe.max_epochs
+    assert epochs_for(recipe, 380, 380 * 12) == recipe.max_epochs
+    assert epochs_for(recipe, 10_000, 10_000 * 15) == recipe.min_epochs  # by rows, under the token budget
+    assert epochs_for(recipe, 4_000, 4_000 * 110) == 1  # long and many: one pass, never none
+    assert epochs_for(recipe, 67_000, 67_000 * 13) == recipe.min_epochs  # a whole sst2 split
+    assert epochs_for(recipe, 20, 20 * 10) >= 4  # a tiny set takes enough steps
