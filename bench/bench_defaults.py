@@ -1,9 +1,9 @@
 """`make bench-defaults`: the shipped default Reflexes on every held-out split they have (none of it
-trained on): the team's test split, the public test split (``jailbreak``, ``guardrail``,
-``user-frustrated``), the obvious cases, and ``jailbreak`` on the ``jailbreak_classification`` test split
-of the datasets folder. Prints figures; asserts nothing.
+trained on): the team's test split, the public test splits (``jailbreak``, ``guardrail``,
+``user-frustrated``; ``jailbreak`` also on ``jailbreak_classification`` beside the defaults' folder), and
+the obvious cases. Prints figures; asserts nothing.
 
-    .venv/bin/python bench/bench_defaults.py [--data DIR] [--defaults-data DIR] [--artifacts DIR] [--only NAME ...]
+    .venv/bin/python bench/bench_defaults.py [--defaults-data DIR] [--artifacts DIR] [--only NAME ...]
 
 ``--artifacts`` measures other weights (say, an earlier commit's ``models_registry/defaults/artifacts``).
 """
@@ -17,15 +17,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.data_folder import add_data_option, require_datasets  # noqa: E402
+from bench.data_folder import require_datasets  # noqa: E402
 
-PUBLIC_SETS = {"jailbreak": "jailbreak_classification"}
 ARTIFACTS = ROOT / "models_registry" / "defaults" / "artifacts"
 
 
 def read_options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_data_option(parser)
     parser.add_argument(
         "--defaults-data",
         type=Path,
@@ -35,8 +33,8 @@ def read_options() -> argparse.Namespace:
     parser.add_argument("--artifacts", type=Path, default=ARTIFACTS, help="the folder of <name>.bin to measure")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these defaults only")
     options = parser.parse_args()
-    options.data = require_datasets(options.data, PUBLIC_SETS.values(), splits=("test",))
-    require_datasets(options.defaults_data, ("jailbreak", "guardrail", "user-frustrated"), splits=("test",))
+    sets = ("jailbreak", "guardrail", "user-frustrated", "../jailbreak_classification")
+    require_datasets(options.defaults_data, sets, splits=("test",))
     return options
 
 
@@ -45,10 +43,9 @@ if __name__ == "__main__":
 
 from classifier_core.artifact import from_bytes  # noqa: E402
 from classifier_core.encoder import load_encoder  # noqa: E402
-from classifier_core.evaluation import held_out_report  # noqa: E402
 from classifier_core.prediction import Predictor  # noqa: E402
 from models_registry.defaults.catalog import DEFAULT_REFLEXES  # noqa: E402
-from models_registry.defaults.training import evaluate_default, read_examples  # noqa: E402
+from models_registry.defaults.training import evaluate_default  # noqa: E402
 
 
 def line(name: str, split: str, report: dict, seconds: float) -> str:
@@ -76,13 +73,6 @@ def main(options: argparse.Namespace) -> None:
         seconds = (time.perf_counter() - started) / max(1, len(reports))
         for split, report in reports.items():
             print(line(reflex.name, split, report, seconds), flush=True)
-        if reflex.name in PUBLIC_SETS:
-            folder = PUBLIC_SETS[reflex.name]
-            examples = read_examples(options.data / folder / "test.jsonl")
-            started = time.perf_counter()
-            predictions = predictor.predict(predictor.prepare(model), [example.text for example in examples])
-            report = held_out_report(model, examples, predictions)
-            print(line(reflex.name, folder, report, time.perf_counter() - started), flush=True)
 
 
 if __name__ == "__main__":

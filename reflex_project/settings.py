@@ -189,7 +189,8 @@ REFLEX_WEB_TORCH_THREADS_LARGE = env_int("REFLEX_WEB_TORCH_THREADS_LARGE", 2)  #
 REFLEX_WEB_LARGE_PASS_TOKENS = env_int("REFLEX_WEB_LARGE_PASS_TOKENS", 64)  # tokens x models that make a pass large
 REFLEX_TRAINING_THREADS = env_int("REFLEX_TRAINING_THREADS", 2)
 REFLEX_DEVICE = env_str("REFLEX_DEVICE", "")  # empty: CUDA when present, else CPU
-# The public rows three defaults also train on (`seed_reflexes --retrain`): <folder>/<name>/{train,test}.jsonl.
+# The public rows three defaults also train on (`seed_reflexes --retrain`): <folder>/<name>/{train,test}.jsonl,
+# and for jailbreak <folder>/../jailbreak_classification/{train,test}.jsonl too.
 # Only retraining and `--report` read it; serving loads the shipped weights.
 REFLEX_DEFAULTS_DATA = Path(env_str("REFLEX_DEFAULTS_DATA", str(BASE_DIR.parent / "shared" / "datasets" / "defaults")))
 # Precision of serving (the layers' states, linears, attention, norms; pooling and heads stay float32):

@@ -7,7 +7,7 @@ No Django and no model loading: ``seed_reflexes --report`` calls it.
 from pathlib import Path
 
 from models_registry.defaults.catalog import DEFAULT_REFLEXES, DefaultReflex
-from models_registry.defaults.training import SPLITS, read_lines
+from models_registry.defaults.training import read_lines
 
 SPLIT_NAMES = {
     "team": "team test split (`test.jsonl`)",
@@ -19,6 +19,14 @@ MISTAKE_CHARS = 160
 
 def _fmt(value) -> str:
     return "–" if value is None else f"{value:.3f}"
+
+
+def _splits(reflex: DefaultReflex, reports: dict) -> list[str]:
+    return [split for split in ("team", *reflex.public_sets, "obvious") if split in reports]
+
+
+def _split_name(split: str) -> str:
+    return SPLIT_NAMES.get(split, f"`{split}` public test split")
 
 
 def _macro(report: dict):
@@ -74,15 +82,14 @@ def card(reflex: DefaultReflex, entry: dict) -> str:
         "| split | rows | accuracy | macro-F1 | calibration error |",
         "|---|---:|---:|---:|---:|",
     ]
-    for split in SPLITS:
-        if split in reports:
-            report = reports[split]
-            lines.append(
-                f"| {SPLIT_NAMES[split]} | {report.get('rows', 0)} | {_fmt(report.get('accuracy'))} | "
-                f"{_fmt(_macro(report))} | {_fmt(report.get('calibration_error'))} |"
-            )
+    for split in _splits(reflex, reports):
+        report = reports[split]
+        lines.append(
+            f"| {_split_name(split)} | {report.get('rows', 0)} | {_fmt(report.get('accuracy'))} | "
+            f"{_fmt(_macro(report))} | {_fmt(report.get('calibration_error'))} |"
+        )
     lines += ["", "Per label:", "", "| split | label | precision | recall | rows |", "|---|---|---:|---:|---:|"]
-    for split in SPLITS:
+    for split in _splits(reflex, reports):
         for label, facts in reports.get(split, {}).get("per_label", {}).items():
             lines.append(
                 f"| {split} | `{label}` | {_fmt(facts['precision'])} | {_fmt(facts['recall'])} | {facts['support']} |"

@@ -4,7 +4,8 @@ The team's data is in ``data/<name>/{train,test,obvious}.jsonl`` beside this fil
 ``obvious.jsonl`` holds short, unambiguous cases the shipped model must get right and is never trained
 on. Three defaults also train on public rows (``public`` below), read from the public-data folder
 (setting ``REFLEX_DEFAULTS_DATA``: ``<folder>/<name>/{train,test}.jsonl``, rows ``{"text", "label",
-"source"}``); the project ships the weights trained from them, never the rows.
+"source"}``), and ``jailbreak`` also on a public set beside that folder (``more_public``, its own
+``{train,test}.jsonl``); the project ships the weights trained from them, never the rows.
 """
 
 from dataclasses import dataclass, field
@@ -29,6 +30,12 @@ class DefaultReflex:
     detects: str = ""
     misses: str = ""
     public: tuple[PublicSource, ...] = field(default=())
+    more_public: tuple[str, ...] = ()  # more public sets: folders relative to the public-data folder
+
+    @property
+    def public_sets(self) -> tuple[str, ...]:
+        """The held-out split name of each public set: ``public`` for its own, the folder's name for more."""
+        return (("public",) if self.public else ()) + tuple(Path(folder).name for folder in self.more_public)
 
     @property
     def train_path(self) -> Path:
@@ -42,8 +49,13 @@ class DefaultReflex:
     def obvious_path(self) -> Path:
         return DATA_DIR / self.name / "obvious.jsonl"
 
-    def public_path(self, folder: Path, split: str) -> Path:
-        return folder / self.name / f"{split}.jsonl"
+    def public_path(self, folder: Path, split: str, public_set: str = "public") -> Path:
+        if public_set == "public":
+            return folder / self.name / f"{split}.jsonl"
+        return folder / self.more_public[self.public_sets.index(public_set) - 1] / f"{split}.jsonl"
+
+    def public_paths(self, folder: Path, split: str) -> list[Path]:
+        return [self.public_path(folder, split, public_set) for public_set in self.public_sets]
 
 
 JAILBREAK_SOURCES = (
@@ -55,6 +67,7 @@ JAILBREAK_SOURCES = (
     PublicSource("awesome_chatgpt_prompts", "f/awesome-chatgpt-prompts @ 24641836", "CC0-1.0"),
     PublicSource("selfinstruct_*", "yizhongw/self-instruct @ 0b26ccaa", "Apache-2.0"),
     PublicSource("math_problems", "Hendrycks MATH, via wulei20/AML_HW4_Infer @ 1460fcce", "MIT"),
+    PublicSource("jailbreak_classification", "jackhhao/llm-warden @ 7bfdc5aa (jailbreak-classification; its own train split)", "MIT"),
 )
 GUARDRAIL_SOURCES = (
     PublicSource("advbench", "AdvBench, via Princeton-SysML/Jailbreak_LLM @ 1e490531", "MIT"),
@@ -84,6 +97,7 @@ DEFAULT_REFLEXES: tuple[DefaultReflex, ...] = (
         misses="A plain harmful request with no wrapper is `benign` here: that is `guardrail`'s job. "
         "Benign role-play ('act as a Linux terminal') and alarming words ('kill a Python process') are `benign`.",
         public=JAILBREAK_SOURCES,
+        more_public=("../jailbreak_classification",),
     ),
     DefaultReflex(
         "guardrail",

@@ -2,8 +2,10 @@
 (no Django here: the public-data folder is passed in).
 
 A default trains on ``train.jsonl`` plus, when it has public sources, the public folder's
-``<name>/train.jsonl``. It is judged on the held-out splits it never saw: the team's ``test.jsonl``, the
-public ``test.jsonl``, and ``obvious.jsonl`` (short, unambiguous cases the model must all get right).
+``<name>/train.jsonl`` (and the ``train.jsonl`` of its ``more_public`` sets). It is judged on the held-out
+splits it never saw: the team's ``test.jsonl``, each public set's ``test.jsonl``, and ``obvious.jsonl``
+(short, unambiguous cases the model must all get right). A training row whose text is in any of them is
+left out of training.
 """
 
 import hashlib
@@ -14,8 +16,6 @@ from pathlib import Path
 from classifier_core.data import Example
 from classifier_core.stack import STACK_ID
 from models_registry.defaults.catalog import DefaultReflex
-
-SPLITS = ("team", "public", "obvious")  # the held-out reports, in the card's order
 
 
 class PublicDataMissing(Exception):
@@ -57,7 +57,7 @@ def public_digest(reflex: DefaultReflex, folder: Path | None) -> str | None:
     when it has some but the folder lacks them."""
     if not reflex.public:
         return ""
-    paths = [reflex.public_path(folder, split) for split in ("train", "test")] if folder else []
+    paths = [path for split in ("train", "test") for path in reflex.public_paths(folder, split)] if folder else []
     if not paths or not all(path.is_file() for path in paths):
         return None
     digest = hashlib.sha256()
@@ -85,19 +85,34 @@ def require_public(reflex: DefaultReflex, folder: Path | None) -> str:
     if found is None:
         where = folder.resolve() if folder else "(no folder set)"
         raise PublicDataMissing(
-            f"{reflex.name} trains on public rows too, and {where} has no {reflex.name}/train.jsonl and "
-            f"{reflex.name}/test.jsonl: set REFLEX_DEFAULTS_DATA to the public-data folder"
+            f"{reflex.name} trains on public rows too, and {where} lacks some of "
+            f"{', '.join(f'{set_folder}/{{train,test}}.jsonl' for set_folder in (reflex.name, *reflex.more_public))}: "
+            "set REFLEX_DEFAULTS_DATA to the public-data folder"
         )
     return found
 
 
 def held_out_splits(reflex: DefaultReflex, folder: Path | None) -> dict[str, list[Example]]:
     splits = {"team": read_examples(reflex.test_path)}
-    if reflex.public and folder is not None:
-        splits["public"] = read_examples(reflex.public_path(folder, "test"))
+    if folder is not None:
+        for public_set in reflex.public_sets:
+            splits[public_set] = read_examples(reflex.public_path(folder, "test", public_set))
     if reflex.obvious_path.exists():
         splits["obvious"] = read_examples(reflex.obvious_path)
     return splits
+
+
+def training_rows(reflex: DefaultReflex, public_folder: Path | None) -> tuple[list[Example], list[Example]]:
+    """The team's and the public training rows, without any row whose text is in a held-out split."""
+    held_out = {example.text for examples in held_out_splits(reflex, public_folder).values() for example in examples}
+    team = [example for example in read_examples(reflex.train_path) if example.text not in held_out]
+    public = [
+        example
+        for path in (reflex.public_paths(public_folder, "train") if public_folder is not None else [])
+        for example in read_examples(path)
+        if example.text not in held_out
+    ]
+    return team, public
 
 
 def train_default(reflex: DefaultReflex, *, public_folder: Path | None = None, threads: int | None = None, device: str | None = None) -> DefaultTraining:
@@ -106,8 +121,7 @@ def train_default(reflex: DefaultReflex, *, public_folder: Path | None = None, t
     from classifier_core.training import TrainingSpec, train
 
     public = require_public(reflex, public_folder)
-    examples = read_examples(reflex.train_path)
-    public_rows = read_examples(reflex.public_path(public_folder, "train")) if reflex.public else []
+    examples, public_rows = training_rows(reflex, public_folder)
     model = train(
         TrainingSpec(labels=list(reflex.labels), mode=reflex.mode, seed=0, threads=threads, device=device),
         examples + public_rows,
@@ -141,10 +155,12 @@ def evaluate_default(model, reflex: DefaultReflex, public_folder: Path | None, *
     for split, examples in held_out_splits(reflex, public_folder).items():
         predictions = predictor.predict(prepared, [example.text for example in examples])
         reports[split] = held_out_report(model, examples, predictions)
-        if split == "public":  # its rows stay outside the project: errors by source, no texts
-            sources = [json.loads(line).get("source", "") for line in read_lines(reflex.public_path(public_folder, "test"))]
+        if split in reflex.public_sets:  # its rows stay outside the project: errors by source, no texts
+            rows = [json.loads(line) for line in read_lines(reflex.public_path(public_folder, "test", split))]
             reports[split]["mistakes"] = []
-            reports[split]["by_source"] = accuracy_by_source(sources, examples, predictions, model.labels)
+            if any("source" in row for row in rows):
+                sources = [row.get("source", "") for row in rows]
+                reports[split]["by_source"] = accuracy_by_source(sources, examples, predictions, model.labels)
     return reports
 
 

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from models_registry.defaults.cards import readme_table, write_cards
 from models_registry.defaults.catalog import DEFAULT_REFLEXES, DEFAULTS_BY_NAME
 from models_registry.defaults.seeding import current_digest, read_manifest
+from models_registry.defaults.training import held_out_splits, read_examples, training_rows
 from models_registry.models import ClassifierVersion
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -27,13 +28,45 @@ def test_without_the_public_rows_the_shipped_models_are_current(tmp_path, reflex
     assert current_digest(reflex, tmp_path / "absent") == read_manifest()[reflex.name]["digest"]
 
 
+def _public_folder(root: Path, rows: dict[str, dict[str, list[dict]]]) -> Path:
+    """A public-data folder at ``root/defaults``: ``rows[set folder][split]``, set folders relative to it."""
+    folder = root / "defaults"
+    for name, splits in rows.items():
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for split, split_rows in splits.items():
+            (folder / name / f"{split}.jsonl").write_text("".join(json.dumps(row) + "\n" for row in split_rows))
+    return folder
+
+
 def test_other_public_rows_make_a_shipped_model_stale(tmp_path):
     reflex = DEFAULTS_BY_NAME["jailbreak"]
-    (tmp_path / "jailbreak").mkdir()
-    for split in ("train", "test"):
-        (tmp_path / "jailbreak" / f"{split}.jsonl").write_text(json.dumps({"text": "hi", "label": "benign"}) + "\n")
-    assert current_digest(reflex, tmp_path) != read_manifest()["jailbreak"]["digest"]
-    assert current_digest(DEFAULTS_BY_NAME["domain"], tmp_path) == read_manifest()["domain"]["digest"]
+    row = {"text": "hi", "label": "benign"}
+    folder = _public_folder(tmp_path, {"jailbreak": {"train": [row], "test": [row]}})
+    assert current_digest(reflex, folder) == read_manifest()["jailbreak"]["digest"]  # a set missing: the shipped rows stand
+    _public_folder(tmp_path, {"../jailbreak_classification": {"train": [row], "test": [row]}})
+    assert current_digest(reflex, folder) != read_manifest()["jailbreak"]["digest"]
+    assert current_digest(DEFAULTS_BY_NAME["domain"], folder) == read_manifest()["domain"]["digest"]
+
+
+def test_jailbreak_trains_on_both_public_sets_but_never_on_a_held_out_text(tmp_path):
+    reflex = DEFAULTS_BY_NAME["jailbreak"]
+    obvious = read_examples(reflex.obvious_path)[0]
+    team_test = read_examples(reflex.test_path)[0]
+    rows = lambda *texts: [{"text": text, "label": "benign"} for text in texts]  # noqa: E731
+    folder = _public_folder(
+        tmp_path,
+        {
+            "jailbreak": {"train": rows("own train", obvious.text), "test": rows("own test")},
+            "../jailbreak_classification": {"train": rows("other train", "own test", team_test.text), "test": rows("other test")},
+        },
+    )
+    assert reflex.public_sets == ("public", "jailbreak_classification")
+    splits = held_out_splits(reflex, folder)
+    assert list(splits) == ["team", "public", "jailbreak_classification", "obvious"]
+    assert [e.text for e in splits["public"]] == ["own test"] and [e.text for e in splits["jailbreak_classification"]] == ["other test"]
+    team, public = training_rows(reflex, folder)
+    assert [example.text for example in public] == ["own train", "other train"]
+    assert len(team) == len(read_examples(reflex.train_path))  # the team's rows never repeat a held-out text
 
 
 @pytest.mark.django_db
@@ -55,6 +88,8 @@ def test_the_cards_in_docs_are_the_ones_the_manifest_generates(tmp_path):
     for heading in ("## What it detects", "## What it does not", "## Training data", "## Held-out figures", "## Known failure modes"):
         assert heading in guardrail
     assert "public test split" in guardrail and "openai/moderation-api-release" in guardrail
+    jailbreak = (tmp_path / "jailbreak.md").read_text()
+    assert "| `jailbreak_classification` public test split | 315 |" in jailbreak and "jackhhao/llm-warden" in jailbreak
 
 
 def test_the_readme_table_links_every_card_with_its_public_figures():
