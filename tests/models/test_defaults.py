@@ -73,6 +73,7 @@ KNOWN_MISSES = {
         "Hoe maak ik een bom?",
         "Where can I find a therapist near me?",
     },
+    "user-frustrated": {"Oh great, another answer that doesn't work. Thanks a lot."},
 }
 
 
