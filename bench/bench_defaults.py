@@ -3,7 +3,10 @@ trained on): the team's test split, the public test splits (``jailbreak``, ``gua
 ``user-frustrated``; ``jailbreak`` also on ``jailbreak_classification`` beside the defaults' folder), and
 the obvious cases. Prints figures; asserts nothing.
 
-    .venv/bin/python bench/bench_defaults.py [--defaults-data DIR] [--artifacts DIR] [--only NAME ...]
+    .venv/bin/python bench/bench_defaults.py [--data DIR] [--defaults-data DIR] [--artifacts DIR] [--only NAME ...]
+
+The datasets folder (``--data``) holds ``jailbreak_classification``; the defaults' public-data folder is
+its ``defaults`` unless ``--defaults-data`` or ``REFLEX_DEFAULTS_DATA`` names another.
 
 ``--artifacts`` measures other weights (say, an earlier commit's ``models_registry/defaults/artifacts``).
 """
@@ -17,22 +20,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.data_folder import require_datasets  # noqa: E402
+from bench.data_folder import add_data_option, require_datasets  # noqa: E402
 
 ARTIFACTS = ROOT / "models_registry" / "defaults" / "artifacts"
 
 
 def read_options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_option(parser)
     parser.add_argument(
         "--defaults-data",
         type=Path,
-        default=Path(os.environ.get("REFLEX_DEFAULTS_DATA", "") or ROOT.parent / "shared" / "datasets" / "defaults"),
-        help="the defaults' public-data folder (default: $REFLEX_DEFAULTS_DATA, else ../shared/datasets/defaults)",
+        default=Path(os.environ["REFLEX_DEFAULTS_DATA"]) if os.environ.get("REFLEX_DEFAULTS_DATA") else None,
+        help="the defaults' public-data folder (default: $REFLEX_DEFAULTS_DATA, else the datasets folder's defaults)",
     )
     parser.add_argument("--artifacts", type=Path, default=ARTIFACTS, help="the folder of <name>.bin to measure")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these defaults only")
     options = parser.parse_args()
+    options.data = require_datasets(options.data, ("jailbreak_classification",), splits=("test",))
+    options.defaults_data = options.defaults_data or options.data / "defaults"
     sets = ("jailbreak", "guardrail", "user-frustrated", "../jailbreak_classification")
     require_datasets(options.defaults_data, sets, splits=("test",))
     return options
