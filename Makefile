@@ -6,7 +6,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: install run test lint bench bench-train bench-quality bench-jobs bench-defaults bench-predict bench-precision check-cuda clean
+.PHONY: install run test test-fast lint bench bench-train bench-quality bench-jobs bench-defaults bench-predict bench-precision check-cuda clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The in-process tier: everything but the tests that start real web and worker processes (-m e2e).
+test-fast: install
+	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 # Lint (ruff.toml) and no model change without its migration.
 lint: install

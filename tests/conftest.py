@@ -33,6 +33,33 @@ def pytest_runtest_makereport(item, call):
                     report.sections.append((f"{running.workdir.name} {name}.log (last 80 lines)", text))
 
 
+SERVICE_STARTERS = {("tests.service", "Service"), ("tests.stream.sse", "start_service")}
+
+
+def _starts_a_service(module) -> bool:
+    return any(
+        value is services or (getattr(value, "__module__", None), getattr(value, "__name__", None)) in SERVICE_STARTERS
+        for value in vars(module).values()
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """The end-to-end tier (`-m e2e`): every test that talks to a real service, through the session's
+    ``service`` fixture or one its module starts itself. `make test-fast` runs the rest."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if "service" in getattr(item, "fixturenames", ()) or (module is not None and _starts_a_service(module)):
+            item.add_marker(pytest.mark.e2e)
+
+
+def pytest_runtest_setup(item):
+    services.TIER["e2e"] = item.get_closest_marker("e2e") is not None
+
+
+def pytest_runtest_teardown(item):
+    services.TIER["e2e"] = True  # a session's services are stopped after the last test
+
+
 @pytest.fixture(scope="session")
 def service(tmp_path_factory) -> Iterator[Service]:
     running = Service(workdir=tmp_path_factory.mktemp("service")).start()

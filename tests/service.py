@@ -23,6 +23,13 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 _TEMPLATES: dict[tuple, str] = {}  # (settings module, PostgreSQL server) -> migrated and seeded database
 RUNNING: list["Service"] = []  # started and not yet stopped: a failing test's report shows their logs
+# Whether the test being set up is in the end-to-end tier (tests/conftest.py sets it before its fixtures):
+# a test outside it may not start a service, so `make test-fast` never does.
+TIER = {"e2e": True}
+
+
+class NotAnEndToEndTest(RuntimeError):
+    pass
 
 
 def free_port() -> int:
@@ -146,6 +153,8 @@ class Service:
 
     def start(self, *, worker: bool = True) -> "Service":
         """Database, web server and (unless ``worker=False``: jobs then stay queued) a worker."""
+        if not TIER["e2e"]:
+            raise NotAnEndToEndTest("a test that starts a service must be marked e2e (see tests/conftest.py)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         RUNNING.append(self)
         self._prepared_database()
