@@ -33,31 +33,16 @@ def pytest_runtest_makereport(item, call):
                     report.sections.append((f"{running.workdir.name} {name}.log (last 80 lines)", text))
 
 
-SERVICE_STARTERS = {("tests.service", "Service"), ("tests.stream.sse", "start_service")}
-
-
-def _starts_a_service(module) -> bool:
-    return any(
-        value is services or (getattr(value, "__module__", None), getattr(value, "__name__", None)) in SERVICE_STARTERS
-        for value in vars(module).values()
-    )
-
-
 def pytest_collection_modifyitems(config, items):
-    """The end-to-end tier (`-m e2e`): every test that talks to a real service, through the session's
-    ``service`` fixture or one its module starts itself. `make test-fast` runs the rest."""
+    """The end-to-end tier (`-m e2e`): every test that uses the session's real ``service`` (a module that
+    starts its own marks itself e2e). `make test-fast` runs the rest."""
     for item in items:
-        module = getattr(item, "module", None)
-        if "service" in getattr(item, "fixturenames", ()) or (module is not None and _starts_a_service(module)):
+        if "service" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
 
 
 def pytest_runtest_setup(item):
-    services.TIER["e2e"] = item.get_closest_marker("e2e") is not None
-
-
-def pytest_runtest_teardown(item):
-    services.TIER["e2e"] = True  # a session's services are stopped after the last test
+    services.TIER["e2e"] = item.get_closest_marker("e2e") is not None  # a test outside the tier cannot start one
 
 
 @pytest.fixture(scope="session")

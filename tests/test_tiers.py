@@ -1,21 +1,22 @@
-"""The two tiers: `make test-fast` (-m "not e2e") runs what needs no real service; tests/conftest.py marks
-the rest e2e, and a test outside that tier cannot start a service."""
+"""The two tiers: `make test-fast` (-m "not e2e") runs what needs no real service; the rest is marked e2e
+(by tests/conftest.py, or by the module that starts its own), and a test outside that tier cannot start
+a service, so a module that forgets its mark fails."""
 
-import importlib
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.service import RUNNING, NotAnEndToEndTest, Service
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_test_outside_the_e2e_tier_cannot_start_a_service(tmp_path):
-    service_module = importlib.import_module("tests.service")  # not a module global: that would mark this module e2e
-    with pytest.raises(service_module.NotAnEndToEndTest):
-        service_module.Service(workdir=tmp_path / "service").start()
-    assert not any(running.workdir == tmp_path / "service" for running in service_module.RUNNING)
+    with pytest.raises(NotAnEndToEndTest):
+        Service(workdir=tmp_path / "service").start()
+    assert not any(running.workdir == tmp_path / "service" for running in RUNNING)
 
 
 def test_the_fast_tier_leaves_out_every_test_that_talks_to_a_service():

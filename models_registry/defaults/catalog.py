@@ -33,9 +33,15 @@ class DefaultReflex:
     more_public: tuple[str, ...] = ()  # more public sets: folders relative to the public-data folder
 
     @property
+    def public_folders(self) -> dict[str, str]:
+        """Each public set's held-out split name (``public`` for its own, else its folder's name) and its
+        folder, relative to the public-data folder."""
+        own = {"public": self.name} if self.public else {}
+        return own | {Path(folder).name: folder for folder in self.more_public}
+
+    @property
     def public_sets(self) -> tuple[str, ...]:
-        """The held-out split name of each public set: ``public`` for its own, the folder's name for more."""
-        return (("public",) if self.public else ()) + tuple(Path(folder).name for folder in self.more_public)
+        return tuple(self.public_folders)
 
     @property
     def train_path(self) -> Path:
@@ -50,12 +56,10 @@ class DefaultReflex:
         return DATA_DIR / self.name / "obvious.jsonl"
 
     def public_path(self, folder: Path, split: str, public_set: str = "public") -> Path:
-        if public_set == "public":
-            return folder / self.name / f"{split}.jsonl"
-        return folder / self.more_public[self.public_sets.index(public_set) - 1] / f"{split}.jsonl"
+        return folder / self.public_folders[public_set] / f"{split}.jsonl"
 
     def public_paths(self, folder: Path, split: str) -> list[Path]:
-        return [self.public_path(folder, split, public_set) for public_set in self.public_sets]
+        return [folder / set_folder / f"{split}.jsonl" for set_folder in self.public_folders.values()]
 
 
 JAILBREAK_SOURCES = (

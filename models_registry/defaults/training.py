@@ -86,7 +86,7 @@ def require_public(reflex: DefaultReflex, folder: Path | None) -> str:
         where = folder.resolve() if folder else "(no folder set)"
         raise PublicDataMissing(
             f"{reflex.name} trains on public rows too, and {where} lacks some of "
-            f"{', '.join(f'{set_folder}/{{train,test}}.jsonl' for set_folder in (reflex.name, *reflex.more_public))}: "
+            f"{', '.join(f'{set_folder}/{{train,test}}.jsonl' for set_folder in reflex.public_folders.values())}: "
             "set REFLEX_DEFAULTS_DATA to the public-data folder"
         )
     return found

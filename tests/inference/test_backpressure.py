@@ -16,6 +16,8 @@ from tests.conftest import tiny_rows, wait_for_job
 from tests.inference.conftest import train
 from tests.service import Service
 
+pytestmark = pytest.mark.e2e  # starts its own service
+
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):

@@ -14,6 +14,8 @@ import pytest
 from tests.conftest import read_jsonl, tiny_rows, wait_for_job
 from tests.service import Service
 
+pytestmark = pytest.mark.e2e  # starts its own service
+
 HEARTBEAT = {"REFLEX_JOB_HEARTBEAT_TIMEOUT": "4", "REFLEX_JOB_HEARTBEAT_INTERVAL": "0.5"}
 
 

@@ -11,7 +11,7 @@ from tests.api.test_errors import assert_error
 from tests.conftest import read_jsonl, wait_for_job
 from tests.stream.sse import MODES, events_of, read_stream, start_service, stop_service
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # e2e: starts its own service
 
 
 @pytest.fixture(scope="module", params=MODES)

@@ -15,6 +15,8 @@ from tests.service import _postgres_admin_url
 from jobs.fanout import group_name
 from tests.stream.sse import MODES, REDIS_URL, Frame, events_of, frames, start_service, stop_service
 
+pytestmark = pytest.mark.e2e  # starts its own service
+
 HEARTBEAT_SECONDS = 4
 
 

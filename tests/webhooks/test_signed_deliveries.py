@@ -12,7 +12,7 @@ from standardwebhooks import Webhook
 from tests.conftest import read_jsonl, tiny_rows, wait_for_job
 from tests.service import Service
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # e2e: starts its own service
 
 
 @pytest.fixture(scope="module")
