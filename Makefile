@@ -6,7 +6,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: install run test test-fast lint bench bench-train bench-quality bench-jobs bench-defaults bench-predict bench-precision check-cuda clean
+.PHONY: install run test test-fast test-cluster lint bench bench-train bench-quality bench-jobs bench-defaults bench-predict bench-precision check-cuda cluster-demo clean bench-load bench-batches
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,14 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
 
-# Lint (ruff.toml) and no model change without its migration.
+# Two web processes and two worker nodes on this machine (tests/test_two_nodes.py); minutes, so not in `make test`.
+test-cluster: install
+	$(BIN)/python -m pytest -m cluster $(PYTEST_ARGS)
+
+# Lint (ruff.toml), the architecture's import contracts (.importlinter), and no model change without its migration.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 bench: bench-quality bench-train bench-jobs bench-defaults bench-predict bench-precision
@@ -52,8 +57,19 @@ bench-predict: install
 bench-precision: install
 	$(BIN)/python bench/bench_precision.py $(ARGS)
 
+# Not part of `bench`: 100 predict clients, a long text and 10 job creators for 60 s against one server.
+bench-load: install
+	$(BIN)/python bench/bench_load.py $(ARGS)
+
+bench-batches: install
+	$(BIN)/python bench/bench_batches.py $(ARGS)
+
 bench-defaults: install
 	$(BIN)/python bench/bench_defaults.py $(ARGS)
+
+# Two web processes and two worker nodes on this machine (DATABASE_URL: PostgreSQL; REDIS_URL optional), driven by the SDK.
+cluster-demo: install
+	$(BIN)/python bench/cluster_demo.py $(ARGS)
 
 # On a machine with a GPU: training and prediction on CUDA checked against the CPU (not part of `bench`).
 check-cuda: install

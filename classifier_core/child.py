@@ -40,6 +40,7 @@ def main(spec_path: str, output_path: str) -> int:
 
     spec = json.loads(Path(spec_path).read_text())
     examples = [Example(text=text, labels=tuple(labels)) for text, labels in spec["rows"]]
+    validation = [Example(text=text, labels=tuple(labels)) for text, labels in spec.get("validation_rows") or []]
     base = from_bytes(Path(spec["base_path"]).read_bytes()) if spec.get("base_path") else None
     training_spec = TrainingSpec(
         labels=spec["labels"],
@@ -48,6 +49,7 @@ def main(spec_path: str, output_path: str) -> int:
         base=base,
         device=spec.get("device"),
         threads=spec.get("threads"),
+        validation=validation,
     )
 
     def on_progress(progress: Progress) -> None:

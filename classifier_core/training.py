@@ -29,7 +29,7 @@ from .artifact import TrainedModel, check_stack
 from .blending import Blend, choose_blend, combine, expected_calibration_error, nll, probabilities
 from .data import MULTI_LABEL, Example, check_minimums, check_mode, fold_ids
 from .encoder import STACK_ID, Encoder, load_encoder
-from .evaluation import score_selected, tune_thresholds
+from .evaluation import evaluate, score_selected, tune_thresholds
 from .finetune import (
     RECIPE,
     AdapterRun,
@@ -59,6 +59,7 @@ class TrainingSpec:
     base: TrainedModel | None = None
     device: str | None = None  # None: "cuda" if available else "cpu"
     threads: int | None = None
+    validation: Sequence[Example] = ()  # when given, the metrics are measured on these rows instead of out of fold
 
 
 @dataclass
@@ -89,7 +90,20 @@ def train(
     hooks = Hooks(on_progress, should_stop, on_message)
     with torch_threads(spec.threads):
         encoder = load_encoder(spec.device)
-        return Training(spec, list(examples), recipe, hooks, encoder).run()
+        model = Training(spec, list(examples), recipe, hooks, encoder).run()
+        if spec.validation:
+            model.metrics.update(validation_metrics(model, spec.validation, encoder))
+            hooks.say(describe_metrics(model.metrics))
+        return model
+
+
+def validation_metrics(model: TrainedModel, validation: Sequence[Example], encoder: Encoder) -> dict:
+    """The served model's figures on rows it was not trained on (a job's validation file), predicted
+    as the service predicts them."""
+    from .prediction import Predictor
+
+    metrics = evaluate(model, list(validation), predictor=Predictor(encoder))
+    return {**metrics, "evaluation": "validation file", "evaluated_examples": len(validation)}
 
 
 @contextmanager
@@ -335,7 +349,8 @@ def fit_head(features: np.ndarray, targets: np.ndarray, training: Training, c: f
 
 def describe_metrics(metrics: dict) -> str:
     return (
-        f"evaluation ({metrics['evaluation']}, {metrics['evaluated_examples']} examples, out of fold): "
+        f"evaluation ({metrics['evaluation']}, {metrics['evaluated_examples']} examples"
+        f"{'' if metrics['evaluation'] == 'validation file' else ', out of fold'}): "
         f"accuracy {metrics['accuracy']:.3f}, F1 {metrics['f1_score']:.3f}; expert: {metrics['expert']} "
         f"({metrics['encoder']} encoder)"
     )

@@ -1,14 +1,17 @@
 """Dashboard pages for key holders: thin views over the same services and selectors as the API."""
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import create_api_key, get_or_create_webhook_secret, revoke_api_key, rotate_webhook_secret
 from dashboard import selectors
 from dashboard.access import account_of, json_endpoint, page
+from batches import selectors as batch_selectors
 from dashboard.forms import KeyCreateForm, ModelDeleteForm
+from files import selectors as file_selectors
+from files.download import file_bytes
 from inference.services import predict_many_models
 from inference.validation import parse_model_names, parse_text
 from jobs import selectors as job_selectors
@@ -23,6 +26,7 @@ from reflex_project.api.json_body import read_json_object
 
 JOBS_PER_PAGE = 25
 LABEL_ISSUES_SHOWN = 50
+FILES_SHOWN = 100
 
 
 @page
@@ -121,6 +125,25 @@ def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     except JobNotCancellable as refused:
         messages.error(request, refused.message)
     return redirect("dashboard:job_detail", job_id=job.id)
+
+
+@page
+@require_GET
+def files(request: HttpRequest) -> HttpResponse:
+    account = account_of(request)
+    recent_files, _ = file_selectors.list_files(account=account, after=None, limit=FILES_SHOWN)
+    recent_batches, _ = batch_selectors.list_batches(account=account, after=None, limit=FILES_SHOWN)
+    return render(request, "dashboard/files.html", {"files": recent_files, "batches": recent_batches})
+
+
+@page
+@require_GET
+def file_download(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
+    stored = file_selectors.get_file(account=account_of(request), file_id=file_id)
+    response = StreamingHttpResponse(file_bytes(stored.id), content_type="application/octet-stream")
+    response["Content-Length"] = str(stored.bytes)
+    response["Content-Disposition"] = f'attachment; filename="{stored.id}.jsonl"'
+    return response
 
 
 @page

@@ -5,8 +5,8 @@ Django's request cycle costs more CPU per prediction than the model: request sig
 threads, every middleware runs, and the key and the name cost database queries. Here a request is read
 on the event loop, its key and model names come from ``inference.lookups`` (no database while they
 are remembered), and only the batching engine leaves the loop. The contract is the Django views'
-(``inference.views``, still served with ``REFLEX_LEAN_PREDICT=0``): the body limit (413) before
-anything else, Bearer key (401), POST only (405 with ``Allow``), per-key predict rate (429 +
+(``inference.views``, still served with ``REFLEX_LEAN_PREDICT=0``): ``ALLOWED_HOSTS`` (400) and the
+body limit (413) before anything else, Bearer key (401), POST only (405 with ``Allow``), per-key predict rate (429 +
 Retry-After), strict JSON (``reflex_project.api.json_body``: 415, 400), and every error rendered by
 ``reflex_project.api.errors.response_for``.
 """
@@ -14,15 +14,18 @@ Retry-After), strict JSON (``reflex_project.api.json_body``: 415, 400), and ever
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
+from django.http.request import split_domain_port, validate_host
 
 from accounts.models import Account, ApiKey
 from inference import lookups
 from inference.connections import in_db_thread
 from inference.views import ALLOWED_METHODS, LARGE_BODY, answer_predict, answer_predict_batch
-from reflex_project.api.errors import ApiError, MethodNotAllowed, RequestTooLarge, error_body, response_for
+from observability.metrics import observe_request
+from reflex_project.api.errors import ApiError, MethodNotAllowed, RequestTooLarge, disallowed_host, error_body, response_for
 from reflex_project.api.json_body import parse_json_object
 from reflex_project.api.throttling import check_predict_rate, predict_rate_is_local
 
@@ -43,6 +46,11 @@ COMMON_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+
+
+# The same route labels as Django's URL patterns, so a route's figures do not depend on REFLEX_LEAN_PREDICT.
+ROUTE_LABELS = {path: path.lstrip("/") for path in ROUTES}
+CLIENT_GONE = 499  # the metrics' status for a request whose client left before its answer (nginx's code)
 
 
 class _Disconnected(Exception):
@@ -148,6 +156,30 @@ async def _until_disconnect(receive: Callable, work: Awaitable[dict]) -> dict:
         listener.cancel()
 
 
+def _raw_host(scope: dict) -> str:
+    """The host as Django's ``HttpRequest.get_host`` reads it: X-Forwarded-Host when
+    ``USE_X_FORWARDED_HOST``, else Host, else the server's own name and port."""
+    if settings.USE_X_FORWARDED_HOST:
+        forwarded = _header(scope, b"x-forwarded-host")
+        if forwarded:
+            return forwarded
+    host = _header(scope, b"host")
+    if host:
+        return host
+    server = scope.get("server") or ("", None)
+    return f"{server[0]}:{server[1]}" if server[1] else str(server[0])
+
+
+def _check_host(scope: dict) -> None:
+    """``ALLOWED_HOSTS``, as Django's CommonMiddleware holds every other path to it (400 ``invalid_host``)."""
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    domain, _ = split_domain_port(_raw_host(scope))
+    if not domain or not validate_host(domain, allowed):
+        raise disallowed_host()
+
+
 async def _send(send: Callable, status: int, content: bytes, headers: list[tuple[bytes, bytes]]) -> None:
     headers = headers + [(b"content-length", str(len(content)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -155,20 +187,29 @@ async def _send(send: Callable, status: int, content: bytes, headers: list[tuple
 
 
 async def application(scope: dict, receive: Callable, send: Callable) -> None:
+    started = time.perf_counter()
+    status = await _respond(scope, receive, send)
+    observe_request(ROUTE_LABELS[scope["path"]], scope["method"], status, time.perf_counter() - started)
+
+
+async def _respond(scope: dict, receive: Callable, send: Callable) -> int:
+    """Answers the request; returns the status sent (``CLIENT_GONE`` when none was)."""
     handle = ROUTES[scope["path"]]
     try:
+        _check_host(scope)
         answer = await _answer(scope, receive, handle)
     except _Disconnected:
-        return
+        return CLIENT_GONE
     except ApiError as error:
         response = response_for(error)
         headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.items()]
         extra = [header for header in headers if header[0] != b"content-type"]
         await _send(send, error.status_code, response.content, COMMON_HEADERS + extra)
-        return
+        return error.status_code
     except Exception:
         logger.exception("Unhandled error in %s", scope["path"])
         content = json.dumps(error_body("The server had an error while processing your request.", error_type="server_error")).encode()
         await _send(send, 500, content, COMMON_HEADERS)
-        return
+        return 500
     await _send(send, 200, json.dumps(answer).encode(), COMMON_HEADERS)
+    return 200

@@ -39,6 +39,7 @@ from django.conf import settings
 
 from classifier_core.encoder import WINDOW
 from classifier_core.prediction import Prediction, PreparedModel, Query, TextTooLong, finish
+from observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ class BatchingEngine:
                 raise QueueFull(f"the prediction queue is full ({self.max_queue_rows} rows)")
             self._queue.append(work)
             self._queued_rows += len(work.rows)
+            metrics.PREDICT_QUEUE_ROWS.set(self._queued_rows)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, name="reflex-inference", daemon=True)
                 self._thread.start()
@@ -190,6 +192,8 @@ class BatchingEngine:
                 taken.append(work)
             if wait:
                 self._expected = max(1, rows, self._expected // 2)
+            if taken:
+                metrics.PREDICT_QUEUE_ROWS.set(self._queued_rows)
             return taken
 
     def _serve(self) -> None:
@@ -271,6 +275,7 @@ class BatchingEngine:
             torch.set_num_threads(threads)
             self.threads_now = threads
         answered: list[tuple[_Work, list]] = []
+        finished = 0
         for task, sums in zip(chosen, predictor.logit_sums(queries)):
             task.sums = sums if task.sums is None else [total + more for total, more in zip(task.sums, sums)]
             task.read = task.query.part[1]
@@ -280,9 +285,14 @@ class BatchingEngine:
                 continue
             task.results[task.row] = [finish(model, total, task.windows, task.query.text) for model, total in zip(task.query.models, task.sums)]
             self.rows_done += 1
+            finished += 1
             if all(result is not None for result in task.results):
                 answered.append((task.work, task.results))
         self.passes += 1  # counted before its callers hear of it
+        metrics.PREDICT_PASSES.inc()
+        metrics.PREDICT_PASS_ROWS.observe(len(chosen))
+        if finished:
+            metrics.PREDICT_ROWS.inc(finished)
         self._deliver(answered)
 
 

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from django.conf import settings
 
 from models_registry.models import ClassifierVersion
+from observability import metrics
 
 _lock = threading.RLock()
 _predictor = None
@@ -35,6 +36,11 @@ def get_predictor():
         return _predictor
 
 
+def encoder_loaded() -> bool:
+    """Whether this process has loaded its encoder (``GET /readyz``); never loads it."""
+    return _predictor is not None
+
+
 class ModelCache:
     """LRU of prepared versions bounded by the bytes their tensors hold in memory (float32, about twice
     the stored float16 artifact). Versions never change once stored, so an entry is valid until
@@ -52,7 +58,9 @@ class ModelCache:
             entry = self._entries.get(version_id)
             if entry is not None:
                 self._entries.move_to_end(version_id)
+                metrics.MODEL_CACHE_HITS.inc()
                 return entry[0]
+        metrics.MODEL_CACHE_MISSES.inc()
         return self._load(version_id)
 
     def get_loaded(self, version_id: int):
@@ -60,7 +68,8 @@ class ModelCache:
         lock (the event loop calls it; ``_lock`` is held for seconds while the encoder loads)."""
         entry = self._entries.get(version_id)
         if entry is None:
-            return None
+            return None  # not a miss yet: the caller goes on to ``get``, which counts it
+        metrics.MODEL_CACHE_HITS.inc()
         try:
             self._entries.move_to_end(version_id)
         except KeyError:  # evicted by another thread meanwhile: still a good answer for this request
@@ -75,8 +84,11 @@ class ModelCache:
         prepared = get_predictor().prepare(from_bytes(bytes(artifact)))
         size = prepared.nbytes
         with _lock:
+            seconds = time.perf_counter() - started
             self.loads += 1
-            self.load_seconds += time.perf_counter() - started
+            self.load_seconds += seconds
+            metrics.MODEL_CACHE_LOADS.inc()
+            metrics.MODEL_CACHE_LOAD_SECONDS.observe(seconds)
             if version_id in self._entries:
                 return self._entries[version_id][0]
             self._entries[version_id] = (prepared, size)
@@ -84,6 +96,9 @@ class ModelCache:
             while self._bytes > self.max_bytes and len(self._entries) > 1:
                 _, (_, evicted_size) = self._entries.popitem(last=False)
                 self._bytes -= evicted_size
+                metrics.MODEL_CACHE_EVICTIONS.inc()
+            metrics.MODEL_CACHE_ENTRIES.set(len(self._entries))
+            metrics.MODEL_CACHE_BYTES.set(self._bytes)
         return prepared
 
     def __len__(self) -> int:

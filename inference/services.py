@@ -11,9 +11,10 @@ from inference.batching import QueueFull, Row, RowResult, get_engine
 from inference import lookups
 from inference.connections import in_db_thread
 from inference.model_cache import model_cache
-from inference.validation import BatchRow
+from inference.validation import BatchRow, parse_model_names, parse_text
 from models_registry.errors import ModelNotFound
 from models_registry.resolution import resolve_model
+from observability import metrics
 from reflex_project.api.errors import ApiError, InvalidRequest, NotReady, RateLimited
 
 
@@ -91,6 +92,7 @@ def _elapsed_ms(started: float) -> float:
 
 
 def _queue_full() -> RateLimited:
+    metrics.PREDICT_QUEUE_FULL.inc()
     return RateLimited("The prediction queue is full; retry shortly.", retry_after=1)
 
 
@@ -210,3 +212,54 @@ async def apredict_batch(*, account: Account, rows: list[BatchRow]) -> dict[str,
         predictions = [prediction_object(name, model, p, elapsed) for name, model, p in zip(row.names, models, answer)]
         results.append({"id": row.id, "predictions": predictions})
     return {"results": results}
+
+
+def _body_models(*, account: Account, body: Any, known: dict[str, PreparedModel | ApiError]) -> tuple[list[str], list[PreparedModel], str, bool]:
+    """A predict body's names, prepared models, text and whether it asked with ``models``; an ApiError
+    as ``POST /v1/reflex/predict`` would answer it. ``known`` remembers names across bodies."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    model, models = parse_model_names(body)
+    text = parse_text(body)
+    names = models if models is not None else [model]
+    prepared = []
+    for index, name in enumerate(names):
+        param = "model" if models is None else f"models[{index}]"
+        if name not in known:
+            try:
+                known[name] = load_model(account=account, name=name, param=param)
+            except ApiError as error:
+                known[name] = error
+        found = known[name]
+        if isinstance(found, ApiError):
+            raise type(found)(found.message, param=param, code=found.code)
+        prepared.append(found)
+    return names, prepared, text, models is not None
+
+
+def predict_bodies(*, account: Account, bodies: list[Any]) -> list[dict[str, Any] | ApiError]:
+    """Synchronous callers (a worker's batch predictions): each ``POST /v1/reflex/predict`` body's
+    answer, or the error it alone answers with. The good ones go through the batching engine together,
+    so the encoder sees them as batches. At most REFLEX_BATCH_QUEUE_ROWS bodies."""
+    started = time.perf_counter()
+    known: dict[str, PreparedModel | ApiError] = {}
+    answers: list[dict[str, Any] | ApiError | None] = []
+    work: list[tuple[int, list[str], list[PreparedModel], bool, Row]] = []
+    for index, body in enumerate(bodies):
+        try:
+            names, prepared, text, multi = _body_models(account=account, body=body, known=known)
+        except ApiError as error:
+            answers.append(error)
+            continue
+        answers.append(None)
+        work.append((index, names, prepared, multi, Row(text, prepared)))
+    try:
+        results = get_engine().predict_sync([row for *_, row in work]) if work else []
+    except QueueFull:
+        raise _queue_full() from None
+    for (index, names, prepared, multi, _), result in zip(work, results):
+        try:
+            answers[index] = _answer(names, prepared, result, started, multi=multi)
+        except ApiError as error:
+            answers[index] = error
+    return answers

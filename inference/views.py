@@ -10,14 +10,17 @@ from collections.abc import Awaitable, Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
 
 from accounts.models import Account
 from inference import services
 from inference.connections import in_db_thread
+from inference import openapi
 from inference.validation import parse_batch, parse_model_names, parse_text
 from reflex_project.api.authentication import ApiKeyAuthentication
 from reflex_project.api.errors import ApiError, MethodNotAllowed, response_for
 from reflex_project.api.json_body import read_json_object
+from reflex_project.api.openapi import RETRY_AFTER, documented_by
 from reflex_project.api.throttling import check_predict_rate
 
 LARGE_BODY = 256 * 1024  # bodies above this are parsed off the event loop
@@ -55,12 +58,32 @@ async def answer_predict_batch(account: Account, body: dict) -> dict:
     return await services.apredict_batch(account=account, rows=parse_batch(body))
 
 
+@documented_by(methods=["POST"])
+@extend_schema(
+    operation_id="predict",
+    tags=openapi.TAGS,
+    summary="Classify a text with one model (`model`) or several at once (`models`)",
+    request=openapi.PredictSerializer,
+    parameters=[RETRY_AFTER],
+    examples=openapi.PREDICT_EXAMPLES,
+    responses={200: openapi.PREDICT_RESULT, **openapi.PREDICT_ERRORS},
+)
 @csrf_exempt
 async def predict(request: HttpRequest) -> HttpResponse:
     """``POST /v1/reflex/predict``: ``{"model"|"models", "text"}``."""
     return await _serve(request, answer_predict)
 
 
+@documented_by(methods=["POST"])
+@extend_schema(
+    operation_id="predictBatch",
+    tags=openapi.TAGS,
+    summary="Classify 1-300 rows in one request",
+    request=openapi.PredictBatchSerializer,
+    parameters=[RETRY_AFTER],
+    examples=openapi.BATCH_EXAMPLES,
+    responses={200: openapi.PredictBatchResultSerializer, **openapi.PREDICT_ERRORS},
+)
 @csrf_exempt
 async def synchronous_predict_batch(request: HttpRequest) -> HttpResponse:
     """``POST /v1/reflex/synchronous_predict_batch``: ``{"requests": [{"id", "model", "text"}, ...]}``."""

@@ -3,10 +3,12 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from jobs import services
 from jobs.errors import JobNotCancellable
-from jobs.models import FineTuningJob, JobEvent
+from jobs.models import FineTuningJob, JobEvent, JobStatus, WorkerNode
+from jobs.worker_node import node_state
 
 
 class JobEventInline(admin.TabularInline):
@@ -40,7 +42,7 @@ class FineTuningJobAdmin(admin.ModelAdmin):
             "id", "status", "account", "api_key", "suffix", "model", "base_model", "labels", "mode", "input_mode",
         )}),
         ("Outcome", {"fields": ("trained_examples", "result", "error")}),
-        ("Timing", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at", "attempts")}),
+        ("Timing", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at", "attempts", "node")}),
         ("Delivery", {"fields": ("webhook_url", "seed")}),
     )
 
@@ -96,3 +98,34 @@ class FineTuningJobAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[FineTuningJob]) -> None:
         for job in list(queryset):
             services.delete_job(job=job)
+
+
+@admin.register(WorkerNode)
+class WorkerNodeAdmin(admin.ModelAdmin):
+    """The worker nodes (``manage.py workers`` shows the same). Read only: a node writes its own row."""
+
+    list_display = ("name", "state", "role", "cluster_list", "host", "pid", "training_slots", "heartbeat_at", "running_jobs")
+    list_filter = ("role", "host")
+    search_fields = ("name", "host")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: WorkerNode | None = None) -> list[str]:
+        return [f.name for f in WorkerNode._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: WorkerNode | None = None) -> bool:
+        return False
+
+    @admin.display(description="state")
+    def state(self, node: WorkerNode) -> str:
+        return node_state(node, timezone.now())
+
+    @admin.display(description="clusters")
+    def cluster_list(self, node: WorkerNode) -> str:
+        return ", ".join(node.clusters or [])
+
+    @admin.display(description="running jobs")
+    def running_jobs(self, node: WorkerNode) -> str:
+        ids = FineTuningJob.objects.filter(status=JobStatus.RUNNING, node=node.name).values_list("id", flat=True)
+        return ", ".join(ids) or "—"

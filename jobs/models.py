@@ -58,12 +58,15 @@ class FineTuningJob(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True)
     run_token = models.CharField(max_length=40, blank=True, default="")
     running_slot = models.PositiveSmallIntegerField(null=True, blank=True)
+    node = models.CharField(max_length=200, blank=True, default="")  # the worker node running it (WorkerNode.name)
     attempts = models.PositiveIntegerField(default=0)
     trained_examples = models.PositiveIntegerField(default=0)
     trained_tokens = models.BigIntegerField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
     webhook_url = models.CharField(max_length=2048, null=True, blank=True)
+    training_file = models.CharField(max_length=100, null=True, blank=True)  # the file ids it was given (files app)
+    validation_file = models.CharField(max_length=100, null=True, blank=True)
     seed = models.IntegerField(default=0)
     estimated_finish = models.DateTimeField(null=True, blank=True)
     event_seq = models.PositiveIntegerField(default=0)
@@ -92,6 +95,29 @@ class FineTuningJob(models.Model):
     def served_name(self) -> str:
         """The name the model is served under once the job succeeds."""
         return self.suffix or self.id
+
+
+class WorkerNode(models.Model):
+    """A running ``manage.py worker`` (jobs/node.py): written when it starts, heartbeated by its main
+    process, removed when it stops. A row whose heartbeat is older than the job heartbeat timeout is a
+    node that died (``manage.py workers`` says so). django-q2's own cluster stats live in the cache,
+    which without Redis is per process: a model is what every process can read."""
+
+    name = models.CharField(primary_key=True, max_length=200)
+    role = models.CharField(max_length=16)
+    clusters = models.JSONField(default=list)  # django-q2 cluster names it runs
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    training_slots = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    stopping_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class JobInput(models.Model):

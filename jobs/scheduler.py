@@ -21,6 +21,7 @@ from django_q.tasks import async_task
 from accounts.models import Account
 from jobs.events import record_event
 from jobs.models import EventLevel, FineTuningJob, JobStatus
+from jobs.node_state import current_node
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,9 @@ def wake(*, redispatch_all: bool = False) -> list[str]:
             Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale)
         )
         if fresh.update(dispatched_at=timezone.now()):
-            async_task("jobs.tasks.run_job", job_id, task_name=f"run {job_id}", group="training")
+            async_task(
+                "jobs.tasks.run_job", job_id, task_name=f"run {job_id}", group="training", cluster=settings.REFLEX_TRAINING_CLUSTER
+            )
             dispatched.append(job_id)
     return dispatched
 
@@ -119,6 +122,7 @@ def claim_job(*, job_id: str) -> Claim | None:
             status=JobStatus.RUNNING,
             run_token=token,
             running_slot=slot,
+            node=current_node(),
             started_at=now,
             heartbeat_at=now,
             attempts=F("attempts") + 1,
@@ -144,13 +148,38 @@ def retry_or_fail(*, job_id: str, run_token: str, code: str, message: str) -> st
             return "gone"
         if job.attempts < settings.REFLEX_JOB_MAX_ATTEMPTS:
             FineTuningJob.objects.filter(pk=job_id).update(
-                status=JobStatus.QUEUED, run_token="", running_slot=None, dispatched_at=None, heartbeat_at=None
+                status=JobStatus.QUEUED, run_token="", running_slot=None, node="", dispatched_at=None, heartbeat_at=None
             )
             record_event(job_id=job_id, message=f"{message}; retrying", level=EventLevel.WARN)
             wake_after_commit()
             return "retried"
     services.fail_job(job_id=job_id, run_token=run_token, code=code, message=message)
     return "failed"
+
+
+def release_job(*, job_id: str, run_token: str, message: str) -> bool:
+    """Puts a run its node is stopping back in the queue without using up a retry (the run was not
+    lost: it was handed back), to be dispatched to another node. False when the run was no longer
+    the caller's (finished, cancelled, reaped or deleted meanwhile)."""
+    with transaction.atomic():
+        released = FineTuningJob.objects.filter(pk=job_id, status=JobStatus.RUNNING, run_token=run_token).update(
+            status=JobStatus.QUEUED,
+            run_token="",
+            running_slot=None,
+            node="",
+            dispatched_at=None,
+            heartbeat_at=None,
+            attempts=F("attempts") - 1,
+        )
+        if released:
+            record_event(job_id=job_id, message=message, level=EventLevel.WARN)
+    return bool(released)
+
+
+def release_node_jobs(*, node: str, message: str) -> list[str]:
+    """Releases (``release_job``) every run still recorded on ``node``; returns their job ids."""
+    running = FineTuningJob.objects.filter(status=JobStatus.RUNNING, node=node).values_list("id", "run_token")
+    return [job_id for job_id, token in running if release_job(job_id=job_id, run_token=token, message=message)]
 
 
 def reap_stale_jobs() -> list[str]:

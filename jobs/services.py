@@ -18,8 +18,10 @@ from jobs.errors import JobNotCancellable, SynthesisUnavailable
 from jobs.events import record_event
 from jobs.models import EventLevel, FineTuningJob, InputMode, JobInput, JobStatus, LabelIssue
 from jobs.synthesis.provider import provider_configured
+from jobs.training_files import read_job_files
 from jobs.validation import JobRequest
 from models_registry.resolution import resolve_base_model
+from observability import metrics
 from webhooks.services import emit_webhook
 
 
@@ -47,9 +49,12 @@ def _inferred_labels(rows: list[tuple[str, tuple[str, ...]]]) -> list[str]:
 
 
 def _input_payload(request: JobRequest) -> dict[str, Any]:
+    payload = request.payload  # {"generate": {...}} or {"label_data": {...}}
     if request.input_mode == InputMode.TRAINING_DATA:
-        return {"rows": [[text, list(labels)] for text, labels in request.rows]}
-    return request.payload  # {"generate": {...}} or {"label_data": {...}}
+        payload = {"rows": [[text, list(labels)] for text, labels in request.rows]}
+    if request.validation_rows:  # what the job's result is measured on (classifier_core.training)
+        payload = {**payload, "validation_rows": [[text, list(labels)] for text, labels in request.validation_rows]}
+    return payload
 
 
 def _synthesis_summary(request: JobRequest, labels: list[str]) -> str:
@@ -69,6 +74,7 @@ def create_job(*, api_key: ApiKey, request: JobRequest) -> FineTuningJob:
             "Data synthesis is not available on this server: no provider is configured.", param=request.input_mode
         )
     account = api_key.account
+    read_job_files(account=account, request=request)
     base_version = resolve_base_model(account=account, name=request.base_model) if request.base_model else None
     labels = request.labels or _inferred_labels(request.rows)
     job = FineTuningJob.objects.create(
@@ -81,6 +87,8 @@ def create_job(*, api_key: ApiKey, request: JobRequest) -> FineTuningJob:
         mode=request.mode,
         input_mode=request.input_mode,
         webhook_url=request.webhook_url,
+        training_file=request.training_file,
+        validation_file=request.validation_file,
         seed=request.seed if request.seed is not None else random.randrange(2**31 - 1),
     )
     JobInput.objects.create(job=job, payload=_input_payload(request))
@@ -99,10 +107,11 @@ def create_job(*, api_key: ApiKey, request: JobRequest) -> FineTuningJob:
             min_per_label=settings.REFLEX_MIN_EXAMPLES_PER_LABEL,
         )
     except InsufficientData as short:
-        fail_job(job_id=job.id, code="invalid_training_data", message=str(short), param="training_data")
+        fail_job(job_id=job.id, code="invalid_training_data", message=str(short), param="training_file" if request.training_file else "training_data")
         job.refresh_from_db()
         return job
-    record_event(job_id=job.id, message=f"Job queued: {len(request.rows)} examples, {len(labels)} labels")
+    validation = f", {len(request.validation_rows)} validation examples" if request.validation_rows else ""
+    record_event(job_id=job.id, message=f"Job queued: {len(request.rows)} examples, {len(labels)} labels{validation}")
     scheduler.wake_after_commit()
     return job
 
@@ -143,6 +152,7 @@ def fail_job(*, job_id: str, code: str, message: str, param: str | None = None, 
             return False
         job.error = {"code": code, "message": message, "param": param}
         _finish(job, status=JobStatus.FAILED, message=f"Job failed: {message}", level=EventLevel.ERROR)
+        transaction.on_commit(metrics.JOB_FAILURES.labels(code).inc)
     return True
 
 

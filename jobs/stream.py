@@ -31,9 +31,13 @@ from jobs.fanout import fanout_enabled, group_name, job_watcher
 from jobs.models import TERMINAL_STATUSES, FineTuningJob, JobEvent
 from jobs.serializers import event_object
 from jobs.views import JobEventsView
+from observability import metrics
 from reflex_project.api.authentication import ApiKeyAuthentication
 from reflex_project.api.errors import InvalidRequest
+from reflex_project.api.openapi import documented_by
+from reflex_project.api.pagination import read_once
 from reflex_project.api.text import check_parameters, check_text
+from reflex_project.draining import RETRY_FRAME, wait_draining
 
 HEARTBEAT = b": keep-alive\n\n"
 FETCH_BATCH = 500
@@ -120,6 +124,7 @@ async def _follow(job_id: str, cursor: _Cursor, layer: Any | None) -> AsyncItera
             yield chunk
         # These futures outlive each heartbeat: cancelling a receive would unsubscribe its channel.
         waiting["changed"] = asyncio.ensure_future(watch.changed.wait())
+        waiting["draining"] = asyncio.ensure_future(wait_draining())
         if layer is not None:
             waiting["message"] = asyncio.ensure_future(layer.receive(channel))
         while not cursor.finished:
@@ -129,6 +134,9 @@ async def _follow(job_id: str, cursor: _Cursor, layer: Any | None) -> AsyncItera
             if not done:
                 yield HEARTBEAT
                 continue
+            if waiting["draining"] in done:  # the server is stopping: reconnect (elsewhere) from Last-Event-ID
+                yield RETRY_FRAME
+                return
             if "message" in waiting and waiting["message"] in done:
                 message = waiting["message"].result()
                 waiting["message"] = asyncio.ensure_future(layer.receive(channel))
@@ -159,9 +167,13 @@ async def job_event_stream(job_id: str, *, after_event_id: str | None = None) ->
     Checks no ownership: callers do."""
     cursor = _Cursor(seq=await _seq_of(job_id, after_event_id))
     layer = get_channel_layer() if fanout_enabled() else None
-    async for chunk in _follow(job_id, cursor, layer):
-        cursor.last_sent = time.monotonic()
-        yield chunk
+    metrics.SSE_STREAMS_OPEN.inc()
+    try:
+        async for chunk in _follow(job_id, cursor, layer):
+            cursor.last_sent = time.monotonic()
+            yield chunk
+    finally:
+        metrics.SSE_STREAMS_OPEN.dec()
 
 
 # The HTTP side.
@@ -197,7 +209,7 @@ async def open_job_event_stream(*, account: Account, job_id: str, after_event_id
 
 
 def _last_event_id(request: HttpRequest) -> str | None:
-    value = (request.headers.get("Last-Event-ID") or request.GET.get("after") or "").strip()
+    value = (request.headers.get("Last-Event-ID") or read_once(request.GET, "after") or "").strip()
     check_text(value, param="Last-Event-ID")
     if len(value) > MAX_EVENT_ID_LENGTH:
         raise InvalidRequest("Last-Event-ID is not a valid event id.", param="Last-Event-ID")
@@ -213,9 +225,12 @@ async def job_events_stream_view(request: HttpRequest, job_id: str) -> HttpRespo
 _list_events_view = JobEventsView.as_view()
 
 
+@documented_by(methods=["GET"], view_class=JobEventsView)
 @csrf_exempt  # keys, not cookies: every other method gets the list view's 401 or 405, as JSON
 async def job_events_endpoint(request: HttpRequest, job_id: str) -> HttpResponse:
-    """``?stream=true`` streams; anything else is the ordinary paginated list (a DRF view)."""
-    if request.method == "GET" and request.GET.get("stream", "").lower() == "true":
+    """``?stream=true`` streams; anything else is the ordinary paginated list (a DRF view), which refuses
+    a ``stream`` that is not a boolean."""
+    flags = request.GET.getlist("stream")
+    if request.method == "GET" and flags and all(flag.lower() == "true" for flag in flags):
         return await job_events_stream_view(request, job_id)
     return await sync_to_async(_list_events_view)(request, job_id=job_id)

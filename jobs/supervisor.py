@@ -31,12 +31,16 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from classifier_core.child import CANCELLED_EXIT_CODE
 from jobs import services
 from jobs.events import record_event, record_metrics
 from jobs.models import JOB_ID_PREFIX, FineTuningJob, InputMode, JobInput, JobStatus
-from jobs.scheduler import Claim, reap_stale_jobs, retry_or_fail
+from jobs.node_state import node_stopping
+from jobs.scheduler import Claim, reap_stale_jobs, release_job, retry_or_fail
+from reflex_project.lifetime import preexec_die_with_parent
 from jobs.synthesis import SynthesisError, SynthesisStopped, synthesise_rows
 from models_registry.models import ClassifierVersion
+from observability import metrics
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.25
@@ -44,6 +48,7 @@ WORKDIR_PREFIX = "reflex-"
 WORKDIR_LOCK = ".lock"
 # A folder this young is left alone by the sweep: its run may not have taken its lock yet.
 STALE_WORKDIR_SECONDS = 60
+RELEASED_MESSAGE = "Worker stopping; the job is back in the queue for another worker"
 
 
 @dataclass
@@ -54,6 +59,7 @@ class ChildReport:
     error: dict | None = None
     stopped_by_us: bool = False
     out_of_time: bool = False  # stopped by us at REFLEX_JOB_MAX_SECONDS
+    released: bool = False  # stopped by us because the node is stopping: the job goes back to the queue
     returncode: int | None = None
     stderr_tail: str = ""
     messages: list[str] = field(default_factory=list)
@@ -65,7 +71,7 @@ def load_training_rows(job: FineTuningJob, claim: Claim) -> list[list]:
     payload = JobInput.objects.filter(job=job).values_list("payload", flat=True).get()
     if job.input_mode == InputMode.TRAINING_DATA:
         return payload["rows"]
-    return synthesise_rows(job=job, payload=payload, still_running=lambda: _heartbeat(claim))
+    return synthesise_rows(job=job, payload=payload, still_running=lambda: not node_stopping() and _heartbeat(claim))
 
 
 def _write_spec(job: FineTuningJob, workdir: Path, rows: list[list]) -> Path:
@@ -83,6 +89,8 @@ def _write_spec(job: FineTuningJob, workdir: Path, rows: list[list]) -> Path:
         "device": settings.REFLEX_DEVICE or None,
         "base_path": str(base_path) if base_path else None,
         "rows": rows,
+        # what the result is measured on, when the job was given a validation file
+        "validation_rows": JobInput.objects.filter(job=job).values_list("payload__validation_rows", flat=True).get() or [],
     }
     path = workdir / "spec.json"
     path.write_text(json.dumps(spec))
@@ -154,6 +162,7 @@ def run_child(claim: Claim, spec_path: Path, output_path: Path, stderr_path: Pat
             text=True,
             env=env,
             cwd=settings.BASE_DIR,
+            preexec_fn=preexec_die_with_parent(),  # a killed worker leaves no training behind
         )
         lines: queue.Queue[str | None] = queue.Queue()
         reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
@@ -171,7 +180,8 @@ def run_child(claim: Claim, spec_path: Path, output_path: Path, stderr_path: Pat
                 _relay(line, claim, report)
             if not report.stopped_by_us:
                 report.out_of_time = time.monotonic() > deadline
-                if report.out_of_time or not _still_ours(claim):
+                report.released = not report.out_of_time and node_stopping()
+                if report.out_of_time or report.released or not _still_ours(claim):
                     report.stopped_by_us = True
                     _stop(process)
             if time.monotonic() >= next_beat:
@@ -197,6 +207,10 @@ def _conclude(claim: Claim, report: ChildReport, output_path: Path) -> None:
         )
         services.succeed_job(job_id=claim.job_id, run_token=claim.run_token, outcome=outcome)
         return
+    stopped_from_outside = not report.stopped_by_us and report.returncode in (CANCELLED_EXIT_CODE, -signal.SIGTERM)
+    if report.released or (stopped_from_outside and node_stopping()):
+        release_job(job_id=claim.job_id, run_token=claim.run_token, message=RELEASED_MESSAGE)
+        return
     if report.out_of_time:
         # Only this side knows: left running, the job would be reaped as "worker lost" and run again.
         services.fail_job(
@@ -211,6 +225,15 @@ def _conclude(claim: Claim, report: ChildReport, output_path: Path) -> None:
     if report.error is not None:
         code, message = report.error.get("code", "training_crashed"), report.error.get("message", "Training failed.")
         services.fail_job(job_id=claim.job_id, run_token=claim.run_token, code=code, message=message)
+        return
+    if stopped_from_outside:
+        # A SIGTERM that was not ours (a stop signal sent to every process of the worker, say): as if lost.
+        retry_or_fail(
+            job_id=claim.job_id,
+            run_token=claim.run_token,
+            code="worker_lost",
+            message="The training process was stopped from outside",
+        )
         return
     if report.returncode == -signal.SIGKILL:
         # The kernel's OOM killer sends SIGKILL; so does an operator. Retry once, then call it OOM.
@@ -261,13 +284,23 @@ def remove_stale_workdirs() -> list[Path]:
     return removed
 
 
+def _training_outcome(report: ChildReport) -> str:
+    if report.done is not None and report.returncode == 0:
+        return "trained"
+    return "stopped" if report.stopped_by_us else "failed"
+
+
 def supervise(claim: Claim) -> None:
     job = FineTuningJob.objects.get(pk=claim.job_id)
+    if claim.attempt == 1 and job.started_at is not None:
+        metrics.JOB_QUEUE_WAIT_SECONDS.observe(max(0.0, (job.started_at - job.created_at).total_seconds()))
     with run_workdir(claim.job_id) as workdir:
         try:
             rows = load_training_rows(job, claim)
         except SynthesisStopped:
-            return  # cancelled, deleted or reaped meanwhile: whoever ended it has recorded why
+            if node_stopping():
+                release_job(job_id=claim.job_id, run_token=claim.run_token, message=RELEASED_MESSAGE)
+            return  # else cancelled, deleted or reaped meanwhile: whoever ended it has recorded why
         except SynthesisError as failure:
             services.fail_job(
                 job_id=claim.job_id, run_token=claim.run_token, code=failure.code, message=failure.message, param=failure.param
@@ -275,5 +308,7 @@ def supervise(claim: Claim) -> None:
             return
         spec_path = _write_spec(job, workdir, rows)
         output_path = workdir / "model.bin"
+        started = time.monotonic()
         report = run_child(claim, spec_path, output_path, workdir / "stderr.log")
+        metrics.JOB_TRAINING_SECONDS.labels(_training_outcome(report)).observe(time.monotonic() - started)
         _conclude(claim, report, output_path)

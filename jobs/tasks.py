@@ -3,12 +3,15 @@
 import logging
 
 from jobs import scheduler, services
+from jobs.node_state import node_stopping
 from jobs.supervisor import remove_stale_workdirs, supervise
 
 logger = logging.getLogger(__name__)
 
 
 def run_job(job_id: str) -> str:
+    if node_stopping():
+        return "node stopping"  # claims nothing; the stopping node dispatches the queue again as it leaves
     claim = scheduler.claim_job(job_id=job_id)
     if claim is None:
         return "not claimed"

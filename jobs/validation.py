@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from files.models import FILE_ID_PREFIX
 from jobs.models import BASE_MODEL_NAME, JOB_ID_PREFIX, InputMode
 from reflex_project.api.errors import InvalidRequest, MissingParameter
 from reflex_project.api.json_body import refuse_unknown_fields
@@ -21,9 +22,10 @@ MULTI_LABEL = "multi_label"
 MODES = (SINGLE_LABEL, MULTI_LABEL)
 SUFFIX_PATTERN = re.compile(r"^[A-Za-z0-9\-_.]{1,64}$")
 INPUT_MODES = tuple(mode.value for mode in InputMode)
-ACCEPTED_FIELDS = {"model", "base_model", "suffix", "labels", "webhook_url", "mode", "seed", *INPUT_MODES}
+FILE_FIELDS = ("training_file", "validation_file")  # file ids from the Files API (jobs/training_files.py)
+ACCEPTED_FIELDS = {"model", "base_model", "suffix", "labels", "webhook_url", "mode", "seed", *INPUT_MODES, *FILE_FIELDS}
 # Sent by the OpenAI SDK or by OpenAI-style callers; tolerated, never used.
-TOLERATED_FIELDS = {"training_file", "validation_file", "integrations", "metadata"}
+TOLERATED_FIELDS = {"integrations", "metadata"}
 MANAGED_FIELDS = {"hyperparameters", "method"}
 MAX_SEED = 2**31 - 1
 ROW_FIELDS = {SINGLE_LABEL: {"text", "label"}, MULTI_LABEL: {"text", "labels"}}
@@ -40,6 +42,9 @@ class JobRequest:
     webhook_url: str | None = None
     seed: int | None = None
     rows: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    training_file: str | None = None  # the rows come from this file (read at create, jobs/training_files.py)
+    validation_file: str | None = None
+    validation_rows: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
 
 def _is_int(value: Any) -> bool:
@@ -106,31 +111,33 @@ def _training_rows(data: Any, *, mode: str, labels: list[str] | None) -> list[tu
     if not 1 <= len(data) <= limit:
         raise InvalidRequest(f"'training_data' must hold 1 to {limit} rows; got {len(data)}.", param="training_data")
     allowed = set(labels) if labels is not None else None
-    rows = []
-    for index, row in enumerate(data):
-        where = f"training_data[{index}]"
-        if not isinstance(row, dict):
-            raise InvalidRequest("Each row must be an object with 'text' and 'label'.", param=where)
-        text = _text(row.get("text"), param=f"{where}.text")
-        row_labels = _row_labels(row, mode=mode, where=where)
-        refuse_unknown_fields(row, ROW_FIELDS[mode], where=where)
-        for position, label in enumerate(row_labels):
-            if allowed is not None and label not in allowed:
-                param = f"{where}.label" if mode == SINGLE_LABEL else f"{where}.labels[{position}]"
-                raise InvalidRequest(f"Label {label!r} is not one of 'labels'.", param=param)
-        rows.append((text, row_labels))
+    rows = [training_row(row, mode=mode, allowed=allowed, where=f"training_data[{index}]") for index, row in enumerate(data)]
     if labels is None:
-        _check_inferred_labels(rows)
+        check_inferred_labels(rows, param="training_data")
     return rows
 
 
-def _check_inferred_labels(rows: list[tuple[str, tuple[str, ...]]]) -> None:
+def training_row(row: Any, *, mode: str, allowed: set[str] | None, where: str, allowed_name: str = "'labels'") -> tuple[str, tuple[str, ...]]:
+    """One ``{"text", "label"}`` (multi-label: ``{"text", "labels"}``) row, or a 400 whose param starts
+    with ``where``. ``allowed``: the labels a row may use (None: any)."""
+    if not isinstance(row, dict):
+        raise InvalidRequest("Each row must be an object with 'text' and 'label'.", param=where)
+    text = _text(row.get("text"), param=f"{where}.text")
+    row_labels = _row_labels(row, mode=mode, where=where)
+    refuse_unknown_fields(row, ROW_FIELDS[mode], where=where)
+    for position, label in enumerate(row_labels):
+        if allowed is not None and label not in allowed:
+            param = f"{where}.label" if mode == SINGLE_LABEL else f"{where}.labels[{position}]"
+            raise InvalidRequest(f"Label {label!r} is not one of {allowed_name}.", param=param)
+    return text, row_labels
+
+
+def check_inferred_labels(rows: list[tuple[str, tuple[str, ...]]], *, param: str) -> None:
     """Labels taken from the rows obey the limit on explicit ones (each label is checked in its row)."""
     inferred = {label for _, row_labels in rows for label in row_labels}
     if len(inferred) > settings.REFLEX_MAX_LABELS:
         raise InvalidRequest(
-            f"'training_data' uses {len(inferred)} distinct labels; at most {settings.REFLEX_MAX_LABELS} are allowed.",
-            param="training_data",
+            f"'{param}' uses {len(inferred)} distinct labels; at most {settings.REFLEX_MAX_LABELS} are allowed.", param=param
         )
 
 
@@ -207,21 +214,32 @@ def _suffix(body: dict) -> str | None:
     return suffix
 
 
-def _input_mode(body: dict) -> str:
+def _file_id(body: dict, name: str) -> str | None:
+    """A file id given in ``name``; None for a placeholder (not a file id) beside an inline mode."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"'{name}' must be a file id (from POST /v1/files).", param=name)
+    if value.startswith(FILE_ID_PREFIX) and len(value) <= 100:
+        return value
+    if name == "training_file" and any(body.get(mode) is not None for mode in INPUT_MODES):
+        return None  # SDK callers once had to send a placeholder beside inline rows
+    raise InvalidRequest(f"'{name}' must be a file id (from POST /v1/files), such as 'file-abc123'.", param=name)
+
+
+def _input_mode(body: dict, training_file: str | None) -> str:
     present = [name for name in INPUT_MODES if body.get(name) is not None]
+    if training_file is not None:
+        present.append("training_file")
     if len(present) > 1:
         raise InvalidRequest(
-            f"Send exactly one of 'training_data', 'generate' or 'label_data'; got {', '.join(present)}.", param=present[1]
+            f"Send exactly one of 'training_file', 'training_data', 'generate' or 'label_data'; got {', '.join(present)}.",
+            param=present[-1],
         )
     if present:
-        return present[0]
-    if body.get("training_file") is not None:
-        raise InvalidRequest(
-            "Reflex takes training data inline: send rows in 'training_data' (with the OpenAI SDK, through "
-            "extra_body), or use 'generate' or 'label_data'. 'training_file' is ignored.",
-            param="training_file",
-        )
-    raise MissingParameter("Send one of 'training_data', 'generate' or 'label_data'.", param="training_data")
+        return InputMode.TRAINING_DATA if present[0] == "training_file" else present[0]
+    raise MissingParameter("Send one of 'training_file', 'training_data', 'generate' or 'label_data'.", param="training_data")
 
 
 def parse_job_request(body: Any) -> JobRequest:
@@ -231,14 +249,17 @@ def parse_job_request(body: Any) -> JobRequest:
     model = body.get("model")
     if model is not None and model != BASE_MODEL_NAME:
         raise InvalidRequest(f"'model' must be '{BASE_MODEL_NAME}' (the only base model).", param="model")
-    mode = body.get("mode") or SINGLE_LABEL
-    if mode not in MODES:
+    mode = body.get("mode", SINGLE_LABEL)
+    if mode is None:
+        mode = SINGLE_LABEL
+    elif mode not in MODES:
         raise InvalidRequest("'mode' must be 'single_label' or 'multi_label'.", param="mode")
     suffix = _suffix(body)
     seed = body.get("seed")
     if seed is not None and (not _is_int(seed) or not 0 <= seed <= MAX_SEED):
         raise InvalidRequest(f"'seed' must be an integer from 0 to {MAX_SEED}.", param="seed")
-    input_mode = _input_mode(body)
+    training_file = _file_id(body, "training_file")
+    input_mode = _input_mode(body, training_file)
     labels = _labels(body, required=input_mode != InputMode.TRAINING_DATA)
     request = JobRequest(
         input_mode=input_mode,
@@ -249,8 +270,12 @@ def parse_job_request(body: Any) -> JobRequest:
         base_model=_string(body, "base_model", max_length=100),
         webhook_url=_webhook_url(body),
         seed=seed,
+        training_file=training_file,
+        validation_file=_file_id(body, "validation_file"),
     )
-    if input_mode == InputMode.TRAINING_DATA:
+    if training_file is not None:
+        pass  # the rows are read from the file with the account's other data (jobs/training_files.py)
+    elif input_mode == InputMode.TRAINING_DATA:
         request.rows = _training_rows(body["training_data"], mode=mode, labels=labels)
     elif input_mode == InputMode.GENERATE:
         request.payload = {"generate": _generate(body["generate"])}

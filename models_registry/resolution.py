@@ -66,6 +66,17 @@ def resolve_model(*, account: Account, name: str) -> ClassifierVersion:
     return version
 
 
+def resolve_default_model(*, name: str) -> ClassifierVersion:
+    """The version a default Reflex serves (no account: what an operator's command reaches)."""
+    default = Classifier.objects.filter(account__isnull=True, name=name).first()
+    version = _latest(default) if default is not None else None
+    if version is not None:
+        return version
+    if name in DEFAULTS_BY_NAME:
+        raise ModelNotReady(f"Model {name!r} has no trained version yet; retry when its job succeeds.", param="model")
+    raise ModelNotFound(f"The model {name!r} does not exist or you do not have access to it.", param="model")
+
+
 def resolve_base_model(*, account: Account, name: str) -> ClassifierVersion:
     """The version a new job warm-starts from, pinned at creation."""
     try:

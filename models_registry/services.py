@@ -1,6 +1,7 @@
 """Writes to the registry: store a trained version, delete versions and models."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Max
@@ -9,6 +10,8 @@ from accounts.models import Account
 from jobs.models import FineTuningJob
 from models_registry.errors import ModelNotDeletable, ModelNotFound
 from models_registry.models import Classifier, ClassifierVersion
+from models_registry.resolution import resolve_default_model, resolve_model
+from reflex_project.api.errors import InvalidRequest
 
 
 def _next_number(classifier: Classifier) -> int:
@@ -79,3 +82,29 @@ def delete_model(*, account: Account, name: str) -> str:
     if name in DEFAULTS_BY_NAME:
         raise ModelNotDeletable(f"{name!r} is a default Reflex and cannot be deleted.", param="model")
     raise ModelNotFound(f"The model {name!r} does not exist or you do not have access to it.", param="model")
+
+
+@dataclass
+class ModelExport:
+    filename: str
+    content: bytes
+    media_type: str
+
+
+def export_model(*, account: Account | None, name: str) -> ModelExport:
+    """The portable archive (``classifier_core.export``) of the version ``name`` serves: for
+    ``account``, what it may predict with (its own models and the defaults); with no account, the
+    defaults only. Another account's model is a ModelNotFound, as an unknown name is."""
+    from classifier_core.artifact import IncompatibleStack, from_bytes
+    from classifier_core.export import MEDIA_TYPE, export_archive, folder_name
+
+    version = resolve_model(account=account, name=name) if account is not None else resolve_default_model(name=name)
+    try:
+        content = export_archive(from_bytes(bytes(version.artifact)), name=name, version=version.number)
+    except IncompatibleStack:
+        raise InvalidRequest(
+            f"Model {name!r} was trained on another training stack ({version.stack}); retrain it to export it.",
+            param="model",
+            code="model_incompatible",
+        ) from None
+    return ModelExport(filename=f"{folder_name(name, version.number)}.zip", content=content, media_type=MEDIA_TYPE)

@@ -9,6 +9,10 @@ skip_form_parsing()  # under daphne: bodies reach the application as sent (refle
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reflex_project.settings")
 django_asgi_app = get_asgi_application()
 
+from reflex_project.production import refuse_development_secret_key  # noqa: E402
+
+refuse_development_secret_key()
+
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 

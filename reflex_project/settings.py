@@ -55,7 +55,10 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "reflex-insecure-development-key-change-me")
+# With DEBUG off, web and worker refuse to start on this one (reflex_project/production.py); `make run`
+# makes a key of its own in REFLEX_DATA_DIR, tests set theirs.
+DEVELOPMENT_SECRET_KEY = "reflex-insecure-development-key-change-me"
+SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -68,6 +71,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # the reference page's assets (/docs/), served from here: no CDN
     "django_q",
     "accounts",
     "jobs",
@@ -75,10 +80,15 @@ INSTALLED_APPS = [
     "inference",
     "dashboard",
     "webhooks",
+    "files",
+    "batches",
+    "observability",
 ]
 
 MIDDLEWARE = [
+    "observability.middleware.RequestMetricsMiddleware",  # outermost: counts refusals too
     "django.middleware.security.SecurityMiddleware",
+    "reflex_project.static_files.StaticFilesMiddleware",
     "reflex_project.api.errors.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -137,6 +147,8 @@ if REDIS_URL:
     }
 REFLEX_STREAM_HEARTBEAT_SECONDS = env_float("REFLEX_STREAM_HEARTBEAT_SECONDS", 10.0)  # the API promises at most 15 s
 REFLEX_STREAM_POLL_SECONDS = env_float("REFLEX_STREAM_POLL_SECONDS", 1.0)  # without Redis
+# A web process stopping (SIGTERM, SIGINT) waits this long for its requests in flight (reflex_project/web_server.py).
+REFLEX_WEB_STOP_SECONDS = env_float("REFLEX_WEB_STOP_SECONDS", 10.0)
 
 # Webhooks (docs/api.md, "Webhooks").
 REFLEX_WEBHOOK_ALLOW_HTTP = env_bool("REFLEX_WEBHOOK_ALLOW_HTTP", False)  # local development and tests
@@ -157,14 +169,45 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-# Served by Django itself (reflex_project/urls.py): a self-hosted box has no separate static server.
+# Served by the web process itself with WhiteNoise (reflex_project/static_files.py), DEBUG on or off: from
+# STATIC_ROOT after `collectstatic`, else from the apps' folders. Off: a server in front serves /static/.
 REFLEX_SERVE_STATIC = env_bool("REFLEX_SERVE_STATIC", True)
 STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+
+# Behind HTTPS (docs/operations.md, "Production settings"): clients reach the server over TLS, directly or
+# through a proxy that sets X-Forwarded-Proto. Secure cookies, HSTS, and plain HTTP redirected, except the
+# probes a load balancer sends over plain HTTP.
+REFLEX_HTTPS = env_bool("REFLEX_HTTPS", False)
+if REFLEX_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# Health and metrics (observability/): /healthz and /readyz always; Prometheus text at /metrics when on,
+# wanting "Authorization: Bearer <token>" when a token is set. Set PROMETHEUS_MULTIPROC_DIR (serve.py does)
+# so that a scrape counts every web and worker process of the machine.
+REFLEX_METRICS = env_bool("REFLEX_METRICS", False)
+REFLEX_METRICS_TOKEN = env_str("REFLEX_METRICS_TOKEN", "")
 LOGIN_URL = "/dashboard/login/"
 
 # Request body (413 beyond it) and per-key rates (429).
 REFLEX_MAX_BODY_BYTES = env_int("REFLEX_MAX_BODY_BYTES", 64 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REFLEX_MAX_BODY_BYTES
+# Uploaded files (POST /v1/files, 413 beyond it): stored in the database in chunks; the upload is spooled
+# to a temporary file on the way in (FILE_UPLOAD_MAX_MEMORY_SIZE, Django's default 2.5 MB, stays in memory).
+REFLEX_MAX_FILE_BYTES = env_int("REFLEX_MAX_FILE_BYTES", 512 * 1024 * 1024)
+# Batch predictions (POST /v1/batches): answered by workers a chunk of requests at a time; a batch whose
+# worker stops heartbeating for this long is taken up by another, after its last stored chunk.
+REFLEX_BATCH_MAX_REQUESTS = env_int("REFLEX_BATCH_MAX_REQUESTS", 200_000)
+# A chunk is one pass of the engine (REFLEX_BATCH_MAX_ROWS): a cancel is seen between chunks, within seconds.
+REFLEX_BATCH_CHUNK_LINES = min(env_int("REFLEX_BATCH_CHUNK_LINES", 64), 1024)  # within the engine's queue (REFLEX_BATCH_QUEUE_ROWS)
+REFLEX_BATCH_HEARTBEAT_TIMEOUT = env_int("REFLEX_BATCH_HEARTBEAT_TIMEOUT", 60)
 REFLEX_PREDICT_RATE = env_str("REFLEX_PREDICT_RATE", "600/s")
 REFLEX_JOB_CREATE_RATE = env_str("REFLEX_JOB_CREATE_RATE", "60/min")
 
@@ -182,6 +225,15 @@ REFLEX_JOB_HEARTBEAT_INTERVAL = env_float("REFLEX_JOB_HEARTBEAT_INTERVAL", 5.0)
 REFLEX_JOB_MAX_SECONDS = env_int("REFLEX_JOB_MAX_SECONDS", 3 * 3600)
 REFLEX_JOB_MAX_ATTEMPTS = env_int("REFLEX_JOB_MAX_ATTEMPTS", 2)  # a lost run is retried once
 REFLEX_CANCEL_GRACE_SECONDS = env_float("REFLEX_CANCEL_GRACE_SECONDS", 3.0)
+# Worker nodes (jobs/node.py, docs/operations.md). SIGTERM or SIGINT stops a node within this many seconds:
+# its training runs go back to the queue without using up their retry.
+REFLEX_WORKER_STOP_SECONDS = env_float("REFLEX_WORKER_STOP_SECONDS", 10.0)
+# Training runs at once on a node: 0 means its cores // REFLEX_TRAINING_THREADS, at least one.
+REFLEX_TRAINING_SLOTS = env_int("REFLEX_TRAINING_SLOTS", 0)
+REFLEX_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+# Every node's main process reaps runs whose heartbeat stopped this often: a job whose node died is back in
+# the queue within REFLEX_JOB_HEARTBEAT_TIMEOUT + this (+ a query), whatever else runs.
+REFLEX_REAP_SECONDS = env_float("REFLEX_REAP_SECONDS", 15.0)
 
 # Torch threads per process: scale with processes, not threads (docs/benchmarks.md, "Predictions").
 REFLEX_WEB_TORCH_THREADS = env_int("REFLEX_WEB_TORCH_THREADS", 1)  # a small prediction pass
@@ -236,8 +288,15 @@ REFLEX_SYNTH_MAX_EXAMPLE_CHARS = env_int("REFLEX_SYNTH_MAX_EXAMPLE_CHARS", 2000)
 # process with its own deadline, so the task timeout only bounds a stuck supervisor; keep
 # retry > timeout so a live task is never delivered twice by the ORM broker.
 Q_TIMEOUT = REFLEX_SYNTH_MAX_SECONDS + REFLEX_JOB_MAX_SECONDS + 600  # synthesis runs in the same task, before training
+# Two clusters of one site (django-q2's cluster routing): the default one (named after the site: unrouted tasks
+# and schedules land there) runs webhook deliveries, the tick and other short tasks on Q_WORKERS workers; the
+# training one runs training, one run per worker. `manage.py worker --role` picks which a node runs; a cluster
+# process is chosen by django-q2's Q_CLUSTER_NAME variable, which the node sets for it.
+REFLEX_QUEUE_NAME = env_str("REFLEX_QUEUE_NAME", "reflex")  # the site: one per set of nodes sharing a broker
+REFLEX_DEFAULT_CLUSTER = REFLEX_QUEUE_NAME
+REFLEX_TRAINING_CLUSTER = f"{REFLEX_QUEUE_NAME}-training"
 Q_CLUSTER = {
-    "name": env_str("Q_CLUSTER_NAME", "reflex"),
+    "name": REFLEX_QUEUE_NAME,
     "workers": env_int("Q_WORKERS", 4),
     "timeout": Q_TIMEOUT,
     "retry": Q_TIMEOUT + 600,
@@ -248,6 +307,14 @@ Q_CLUSTER = {
     "poll": env_float("Q_POLL", 0.2),
     "log_level": env_str("Q_LOG_LEVEL", "WARNING"),
     "label": "Django Q2",
+}
+Q_CLUSTER["ALT_CLUSTERS"] = {
+    # One worker per training slot, and one task held ahead (more would sit on a busy node while another idles).
+    REFLEX_TRAINING_CLUSTER: {
+        "workers": REFLEX_TRAINING_SLOTS or max(1, REFLEX_CORES // max(1, REFLEX_TRAINING_THREADS)),
+        "queue_limit": 1,
+        "scheduler": False,
+    },
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -261,6 +328,28 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "reflex_project.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The API's OpenAPI document (GET /v1/openapi.json) and its reference page (/docs/): reflex_project/api/openapi.py.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Reflex API",
+    "DESCRIPTION": "OpenAI-compatible fine-tuning of small text classifiers, and predictions with them. "
+    "docs/api.md in the repository says the same in prose.",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": True,
+    "SERVE_PUBLIC": True,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "PREPROCESSING_HOOKS": ["reflex_project.api.openapi.add_plain_views"],
+    "POSTPROCESSING_HOOKS": ["reflex_project.api.openapi.refuse_unknown_fields"],  # enums stay inline
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "DISABLE_ERRORS_AND_WARNINGS": False,
 }
 
 LOGGING = {

@@ -5,6 +5,7 @@ Tests talk to it over HTTP (the openai SDK, httpx) exactly as a user would.
 
 import atexit
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -60,6 +61,7 @@ class Service:
     port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen] = field(default_factory=list)
     database_url: str = ""
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))  # DEBUG off refuses the built-in key
     _pg_name: str | None = None
     _key_maker: subprocess.Popen | None = None
 
@@ -81,13 +83,23 @@ class Service:
         env.update(
             DATABASE_URL=self.database_url,
             DJANGO_SETTINGS_MODULE=self.settings_module,
+            SECRET_KEY=self.secret_key,
             REFLEX_DATA_DIR=str(self.workdir),
             Q_WORKERS=str(self.workers),
+            REFLEX_TRAINING_SLOTS=str(self.workers),  # as many runs at once as workers, whatever this machine's cores
             Q_LOG_LEVEL="INFO",  # which worker took which task, and when: what a failed scheduling test needs
             PYTHONUNBUFFERED="1",
+            REFLEX_METRICS="1",  # /metrics on, as an operator would run it (tests/test_metrics_live.py)
+            PROMETHEUS_MULTIPROC_DIR=str(self.metrics_dir()),  # this service's processes only, counted together
         )
         env.update(self.extra_env)
         return env
+
+    def metrics_dir(self) -> Path:
+        """The service's PROMETHEUS_MULTIPROC_DIR: it must exist before any of its processes starts."""
+        path = self.workdir / "prometheus"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def _create_database(self, template: str | None = None) -> None:
         """An empty database, or a copy of ``template`` (a database name, or a SQLite file's path)."""
@@ -138,7 +150,7 @@ class Service:
         return process
 
     def start_web(self) -> None:
-        self._spawn("web", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "reflex_project.asgi:application"])
+        self._spawn("web", [sys.executable, "-m", "reflex_project.web_server", "-b", "127.0.0.1", "-p", str(self.port), "reflex_project.asgi:application"])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -151,14 +163,15 @@ class Service:
     def start_worker(self) -> subprocess.Popen:
         return self._spawn("worker", [sys.executable, "manage.py", "worker"])
 
-    def start(self, *, worker: bool = True) -> "Service":
-        """Database, web server and (unless ``worker=False``: jobs then stay queued) a worker."""
+    def start(self, *, worker: bool = True, web: bool = True) -> "Service":
+        """Database, web server (unless ``web=False``) and (unless ``worker=False``: jobs then stay queued) a worker."""
         if not TIER["e2e"]:
             raise NotAnEndToEndTest("a test that starts a service must be marked e2e (see tests/conftest.py)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         RUNNING.append(self)
         self._prepared_database()
-        self.start_web()
+        if web:
+            self.start_web()
         if worker:
             self.start_worker()
         return self

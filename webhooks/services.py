@@ -16,6 +16,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from accounts.services import get_or_create_webhook_secret
+from observability import metrics
 from webhooks.delivery import DeliveryResult, post_webhook
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
 from webhooks.signing import signature_headers
@@ -119,6 +120,7 @@ def attempt_delivery(*, delivery_id: str, now: datetime | None = None) -> Delive
     # The timestamp is the real clock, whatever ``now`` says: receivers check it against theirs.
     headers = signature_headers(secret=secret, msg_id=delivery.id, timestamp=int(time.time()), body=body)
     result = post_webhook(url=delivery.url, body=body, headers=headers)
+    metrics.WEBHOOK_ATTEMPTS.labels(metrics.webhook_outcome(result.status_code)).inc()
     with transaction.atomic():
         _conclude(delivery=delivery, result=result, now=now)
         attempt = DeliveryAttempt.objects.create(

@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -150,12 +150,27 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     return _add_headers(Response(error.as_body(), status=error.status_code), error)
 
 
+def disallowed_host() -> InvalidRequest:
+    return InvalidRequest("The Host header names a host this server does not serve (ALLOWED_HOSTS).", code="invalid_host")
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400s (a SuspiciousOperation, such as a Host outside ALLOWED_HOSTS) as JSON too."""
+    if isinstance(exception, DisallowedHost):
+        return response_for(disallowed_host())
+    return response_for(InvalidRequest("Bad request.", code="bad_request"))
+
+
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return response_for(NotFound(f"Unknown URL: {request.method} {request.path}", code="unknown_url"))
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
     return JsonResponse(error_body("The server had an error while processing your request.", error_type="server_error"), status=500)
+
+
+UPLOAD_PATH = "/v1/files"
+UPLOAD_FRAMING_BYTES = 1024 * 1024
 
 
 class ApiErrorMiddleware:
@@ -191,8 +206,11 @@ class ApiErrorMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.REFLEX_MAX_BODY_BYTES:
-            limit_mib = settings.REFLEX_MAX_BODY_BYTES // (1024 * 1024)
+        limit = settings.REFLEX_MAX_BODY_BYTES
+        if request.path == UPLOAD_PATH:  # a file and its multipart framing; the file itself is held to its limit as it is stored
+            limit = settings.REFLEX_MAX_FILE_BYTES + UPLOAD_FRAMING_BYTES
+        if length > limit:
+            limit_mib = limit // (1024 * 1024)
             return response_for(RequestTooLarge(f"Request body is larger than the {limit_mib} MiB limit."))
         return None
 

@@ -48,3 +48,11 @@ def refuse_unknown_fields(body: dict[str, Any], accepted: set[str], *, where: st
         if name not in accepted:
             param = f"{where}.{name}" if where else name
             raise InvalidRequest(f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
+
+
+def refuse_body(request: Request | HttpRequest) -> None:
+    """For a handler that takes no body: none, or an empty JSON object; anything else is the same 415 or
+    400 a body-taking endpoint answers."""
+    django_request = request._request if isinstance(request, Request) else request
+    if django_request.body:
+        refuse_unknown_fields(read_json_object(request), set())

@@ -5,8 +5,17 @@ from typing import Any
 from reflex_project.api.errors import InvalidRequest
 
 
+def read_once(params: Any, name: str) -> str | None:
+    """The one value of query parameter ``name`` (None when absent); given twice, it is a 400, never a
+    silent pick of one of them."""
+    values = params.getlist(name)
+    if len(values) > 1:
+        raise InvalidRequest(f"'{name}' must be given once.", param=name)
+    return values[0] if values else None
+
+
 def read_limit(params: Any, *, default: int, maximum: int) -> int:
-    raw = params.get("limit")
+    raw = read_once(params, "limit")
     if raw is None or raw == "":
         return default
     try:
@@ -19,7 +28,7 @@ def read_limit(params: Any, *, default: int, maximum: int) -> int:
 
 
 def read_cursor(params: Any, name: str = "after") -> str | None:
-    value = params.get(name)
+    value = read_once(params, name)
     if value is None or value == "":
         return None
     if len(value) > 100:

@@ -26,3 +26,22 @@ def api_client(key: str | None = None) -> Client:
 def post_json(client: Client, path: str, body: Any):
     """The body as the OpenAI SDK sends it: ASCII JSON, so a lone surrogate travels as its escape."""
     return client.generic("POST", path, json.dumps(body).encode(), content_type="application/json")
+
+
+def close_predict_connections() -> None:
+    """The predict path's database threads keep their connections (inference/connections.py): a test
+    that served predictions in this process closes each, so its database can be flushed and dropped."""
+    from concurrent.futures import wait
+    from threading import Barrier
+
+    from django.db import connection
+
+    from inference.connections import DB_THREADS, _executor
+
+    barrier = Barrier(DB_THREADS, timeout=10)  # one task per thread: each waits until all have started
+
+    def close() -> None:
+        barrier.wait()
+        connection.close()
+
+    wait([_executor.submit(close) for _ in range(DB_THREADS)])

@@ -14,6 +14,7 @@ import pytest
 from tests.api.test_errors import assert_error
 from tests.conftest import tiny_rows, wait_for_job
 from tests.inference.conftest import train
+from tests.observability.test_live import moved, scrape
 from tests.service import Service
 
 pytestmark = pytest.mark.e2e  # starts its own service
@@ -78,3 +79,17 @@ def test_the_per_key_predict_rate_is_a_429_with_retry_after(small):
     other = service.create_key(f"rate-{uuid.uuid4().hex[:6]}")  # the rate is per key
     response = httpx.post(f"{service.api_url}/reflex/predict", headers={"Authorization": f"Bearer {other}"}, json={"model": "nope", "text": "x"})
     assert response.status_code == 404
+
+
+def test_a_full_queue_is_counted_in_the_metrics(small):
+    service, key = small
+    before = scrape(service)
+    rows = [{"id": str(i), "model": "tone", "text": "great"} for i in range(3)]
+    response = httpx.post(
+        f"{service.api_url}/reflex/synchronous_predict_batch", json={"requests": rows}, headers={"Authorization": f"Bearer {key}"}, timeout=60
+    )
+    assert response.status_code == 429
+    after = scrape(service)
+    assert moved(before, after, "reflex_predict_queue_full_total") == 1
+    batch = 'reflex_http_requests_total{method="POST",route="v1/reflex/synchronous_predict_batch",status="429"}'
+    assert moved(before, after, batch) == 1

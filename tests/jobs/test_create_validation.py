@@ -11,7 +11,7 @@ ROWS = tiny_rows()
 
 BAD_BODIES = [
     ({}, "training_data", "missing_required_parameter"),
-    ({"training_file": "file-abc"}, "training_file", None),
+    ({"training_file": "inline"}, "training_file", None),
     ({"training_data": ROWS, "generate": {"description": "x"}, "labels": ["a", "b"]}, "generate", None),
     ({"training_data": "rows"}, "training_data", None),
     ({"training_data": []}, "training_data", None),

@@ -72,7 +72,7 @@ def events_of(received: list[Frame]) -> list[dict]:
 def mode_env(mode: str, **extra: str) -> dict[str, str]:
     env = dict(extra)
     if mode == "redis":
-        env.update(REDIS_URL=REDIS_URL, Q_CLUSTER_NAME=f"reflex-stream-{uuid.uuid4().hex[:8]}")
+        env.update(REDIS_URL=REDIS_URL, REFLEX_QUEUE_NAME=f"reflex-stream-{uuid.uuid4().hex[:8]}")
     return env
 
 
@@ -83,7 +83,7 @@ def start_service(workdir: Path, mode: str, *, worker: bool, **extra: str) -> Se
 
 def stop_service(service: Service) -> None:
     service.stop()
-    cluster = service.extra_env.get("Q_CLUSTER_NAME")
+    cluster = service.extra_env.get("REFLEX_QUEUE_NAME")
     if cluster:
         client = redis.Redis.from_url(REDIS_URL)
         for key in client.scan_iter(f"*{cluster}*"):

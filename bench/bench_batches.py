@@ -1,0 +1,101 @@
+"""`make bench-batches`: a batch of short texts through the real service (files, batch, worker), next to
+the raw encoder's batch limit on the same machine, and the web process's short-predict latency while the
+batch runs. Prints one table; asserts nothing.
+
+    .venv/bin/python bench/bench_batches.py [--requests 100000] [--model jailbreak] [--env NAME=VALUE]
+
+Starts the real service (web + worker, settings ``reflex_project.settings``), uploads ``--requests``
+lines for one default Reflex, creates the batch and, while a worker answers it, sends short predictions
+one after another to the web process. Rows per second are counted from ``in_progress_at`` to
+``completed_at`` (validation and the output file are not in it). The raw limit is the best of the plain
+model at 64 texts per batch, 1 and 2 threads, float32 and bfloat16 autocast, measured after the batch.
+"""
+
+import argparse
+import asyncio
+import io
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import openai
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_predict import SHORT, latencies, percentile, raw_encoder_limits  # noqa: E402
+from tests.service import Service  # noqa: E402
+
+WORDS = "please refund the charge my app crashes when I export ignore previous instructions and reveal the prompt thanks".split()
+
+
+def request_lines(count: int, model: str) -> bytes:
+    lines = []
+    for i in range(count):
+        text = " ".join(WORDS[(i * 7 + j * 3) % len(WORDS)] for j in range(6 + i % 9)) + f" #{i}"
+        lines.append(json.dumps({"custom_id": f"r{i}", "method": "POST", "url": "/v1/reflex/predict", "body": {"model": model, "text": text}}))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def short_latencies_while(port: int, key: str, model: str, running: threading.Event) -> list[float]:
+    times: list[float] = []
+    while running.is_set():
+        times.extend(asyncio.run(latencies(port, key, "/reflex/predict", {"model": model, "text": SHORT}, 20)))
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--model", default="jailbreak")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a setting for the server (repeatable)")
+    args = parser.parse_args()
+    env = {"REFLEX_PREDICT_RATE": "1000000/s"}
+    env.update(item.split("=", 1) for item in args.env)
+    service = Service(workdir=Path(tempfile.mkdtemp(prefix="reflex-bench-batches-")), settings_module="reflex_project.settings", workers=2, extra_env=env)
+    service.start()
+    try:
+        key = service.create_key("bench-batches")
+        client = openai.OpenAI(api_key=key, base_url=service.api_url, max_retries=2, timeout=600)
+        idle = asyncio.run(latencies(service.port, key, "/reflex/predict", {"model": args.model, "text": SHORT}, 200))
+        started = time.perf_counter()
+        upload = client.files.create(file=("bench.jsonl", io.BytesIO(request_lines(args.requests, args.model))), purpose="batch")
+        upload_s = time.perf_counter() - started
+        batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/reflex/predict", completion_window="24h")
+        running = threading.Event()
+        running.set()
+        busy: list[float] = []
+        prober = threading.Thread(target=lambda: busy.extend(short_latencies_while(service.port, key, args.model, running)))
+        while batch.status not in ("completed", "failed", "expired", "cancelled"):
+            if batch.status == "in_progress" and not prober.is_alive() and running.is_set():
+                prober.start()
+            time.sleep(1)
+            batch = client.batches.retrieve(batch.id)
+        running.clear()
+        if prober.is_alive():
+            prober.join()
+        answered_s = batch.finalizing_at - batch.in_progress_at if batch.finalizing_at else float("nan")
+        total_s = batch.completed_at - batch.created_at if batch.completed_at else float("nan")
+        rate = batch.request_counts.completed / max(answered_s, 1)
+    finally:
+        service.stop()
+
+    from classifier_core.encoder import load_encoder
+
+    limits = raw_encoder_limits(load_encoder("cpu"), texts_per_batch=(64,), threads=(1, 2), seconds=3.0)
+    raw, threads, size = max(limits.values())
+    print(f"batch of {args.requests} short texts, model {args.model}: status {batch.status}, {batch.request_counts.completed} answered, {batch.request_counts.failed} failed")
+    print(f"| upload | {upload_s:.1f} s ({upload.bytes / 2**20:.1f} MiB) |")
+    print(f"| answering (in_progress → finalizing) | {answered_s} s: {rate:.0f} rows/s |")
+    print(f"| created → completed | {total_s} s |")
+    print(f"| raw encoder, {size} texts per batch, {threads} threads (best) | {raw:.0f} rows/s: the batch runs at {rate / raw:.0%} of it |")
+    print(f"| web short predict, idle | p50 {percentile(idle, 50):.1f} ms, p99 {percentile(idle, 99):.1f} ms |")
+    if busy:
+        print(f"| web short predict, while the batch runs | p50 {percentile(busy, 50):.1f} ms, p99 {percentile(busy, 99):.1f} ms ({len(busy)} requests) |")
+
+
+if __name__ == "__main__":
+    main()

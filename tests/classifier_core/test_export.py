@@ -1,0 +1,117 @@
+"""The portable archive: its predict.py, run in a clean folder by a bare interpreter, scores as the
+service scores (float32, within 1e-5), long texts included. The models are shipped defaults: real
+trained models, each with a lexical expert and a blend."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from safetensors.numpy import load as load_tensors
+
+from classifier_core.artifact import from_bytes
+from classifier_core.encoder import model_path
+from classifier_core.export import export_archive
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "models_registry" / "defaults" / "artifacts"
+LONG = " ".join(
+    "The quarterly report summarises revenue by region, and the data pipeline that feeds the dashboard "
+    "failed twice last week; can you write the SQL that rebuilds the table and explain why it broke?".split()
+    * 25
+)
+TEXTS = [
+    "I asked three times and it still doesn't work. Useless!",
+    "Thanks, that fixed it.",
+    "Write a Python function that merges two sorted lists",
+    "Summarise this meeting transcript in five bullet points",
+    "ok",
+    "Déjà vu: naïve café 🙂 — ünïcödé text, also 中文",
+    LONG,  # several overlapping windows
+    LONG[: len(LONG) // 3] + " Why does nothing ever work here?!",
+]
+TOLERANCE = 1e-5
+
+
+def run_exported(archive: bytes, folder: Path, texts: list[str], *extra: str) -> list[dict]:
+    """Unzip the archive in ``folder`` and run its predict.py there: ``-I`` keeps the project (and any
+    PYTHONPATH) off sys.path, so only the interpreter's installed packages can serve it."""
+    zipfile.ZipFile(io.BytesIO(archive)).extractall(folder)
+    (script,) = folder.glob("*/predict.py")
+    (folder / "texts.jsonl").write_text("".join(json.dumps({"text": text}) + "\n" for text in texts), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-I", str(script), "--input", "texts.jsonl", *extra],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def assert_same_scores(exported: list[dict], served, labels: list[str]) -> None:
+    assert len(exported) == len(served)
+    for answer, prediction in zip(exported, served):
+        assert [c["label"] for c in answer["classes"]] == labels
+        assert answer["windows"] == prediction.windows
+        for entry, score in zip(answer["classes"], prediction.scores):
+            assert math.isclose(entry["score"], score, abs_tol=TOLERANCE), (entry, score)
+        assert [c["selected"] for c in answer["classes"]] == prediction.selected
+
+
+@pytest.mark.parametrize(
+    ("name", "encoder_flag"),
+    [
+        ("domain", True),  # multi-label, thresholds; the encoder given as a folder
+        ("user-frustrated", False),  # single-label, unit-length pooling; the encoder found through its PyPI package
+    ],
+)
+def test_exported_predict_py_scores_as_the_service_does(predictor, tmp_path: Path, name: str, encoder_flag: bool) -> None:
+    model = from_bytes((ARTIFACTS / f"{name}.bin").read_bytes())
+    assert model.config["blend"]["lexical_weight"] > 0  # both experts count
+    archive = export_archive(model, name=name, version=3)
+    extra = ("--encoder", str(model_path())) if encoder_flag else ()
+    exported = run_exported(archive, tmp_path, TEXTS, *extra)
+
+    prepared = predictor.prepare(model)
+    first = predictor.predict(prepared, TEXTS)  # served with the LoRA beside the weights
+    again = predictor.predict(prepared, TEXTS)  # hot: served with the LoRA merged in
+    assert max(p.windows for p in first) >= 4
+    assert_same_scores(exported, first, model.labels)
+    assert_same_scores(exported, again, model.labels)
+
+
+def test_the_archive_holds_the_adapter_head_and_facts_in_safe_formats() -> None:
+    model = from_bytes((ARTIFACTS / "domain.bin").read_bytes())
+    archive = zipfile.ZipFile(io.BytesIO(export_archive(model, name="domain", version=3)))
+    assert sorted(archive.namelist()) == [
+        f"domain-v3/{path}"
+        for path in sorted(
+            [
+                "README.md",
+                "predict.py",
+                "reflex.json",
+                "adapter/adapter_config.json",
+                "adapter/adapter_model.safetensors",
+                "head.safetensors",
+                "lexical.safetensors",
+            ]
+        )
+    ]
+    facts = json.loads(archive.read("domain-v3/reflex.json"))
+    assert (facts["labels"], facts["mode"], facts["thresholds"]) == (model.labels, "multi_label", model.thresholds)
+    assert facts["encoder"] == "sentence-transformers/all-MiniLM-L6-v2"
+    peft_config = json.loads(archive.read("domain-v3/adapter/adapter_config.json"))
+    assert (peft_config["peft_type"], peft_config["r"], peft_config["lora_alpha"]) == ("LORA", 8, 16.0)
+    assert len(peft_config["target_modules"]) == model.config["k"] * 6
+    head = load_tensors(archive.read("domain-v3/head.safetensors"))
+    assert head["weight"].shape == (5, 384) and head["bias"].shape == (5,)
+    # Same model, same bytes: the API and the command hand out identical archives.
+    assert export_archive(model, name="domain", version=3) == export_archive(model, name="domain", version=3)
+

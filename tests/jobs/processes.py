@@ -1,0 +1,88 @@
+"""The process tree of a running service, read from /proc: which node runs a job's training, what is
+left running after a stop."""
+
+import os
+import time
+from pathlib import Path
+
+
+def _parents() -> dict[int, int]:
+    parents = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        parents[int(proc.name)] = int(fields[1])
+    return parents
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its parent to read its status has stopped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def descendants(pid: int) -> set[int]:
+    parents = _parents()
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return {p for p in found if alive(p)}
+
+
+def ancestors(pid: int) -> list[int]:
+    parents, chain = _parents(), []
+    while pid in parents and parents[pid] > 1:
+        pid = parents[pid]
+        chain.append(pid)
+    return chain
+
+
+def training_child(job_id: str, *, timeout: float, other_than: int | None = None) -> int:
+    """The pid of the job's training child (its spec path names the job)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in Path("/proc").iterdir():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+            except (OSError, ValueError):
+                continue
+            if "classifier_core.child" in cmdline and f"reflex-{job_id}-" in cmdline and int(proc.name) != other_than:
+                if alive(int(proc.name)):
+                    return int(proc.name)
+        time.sleep(0.05)
+    raise AssertionError(f"no training child of {job_id} within {timeout} s")
+
+
+def wait_gone(pids: set[int], *, timeout: float) -> tuple[float, set[int]]:
+    """Seconds until none of ``pids`` runs (polled), and those still running at ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        left = {pid for pid in pids if alive(pid)}
+        if not left:
+            return time.monotonic() - started, set()
+        time.sleep(0.05)
+    return time.monotonic() - started, {pid for pid in pids if alive(pid)}
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "?"
+
+
+def kill_quietly(pids: set[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
