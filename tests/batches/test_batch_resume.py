@@ -6,7 +6,7 @@ import signal
 import openai
 import pytest
 
-from tests.batches.helpers import create_batch, file_lines, request_line, upload_requests, wait_for_batch
+from tests.batches.batch_requests import create_batch, file_lines, request_line, upload_requests, wait_for_batch
 from tests.service import Service
 
 pytestmark = pytest.mark.e2e

@@ -3,7 +3,7 @@
 import openai
 import pytest
 
-from tests.batches.helpers import create_batch, file_lines, request_line, upload_requests, wait_for_batch
+from tests.batches.batch_requests import create_batch, file_lines, request_line, upload_requests, wait_for_batch
 
 
 def test_a_batch_answers_every_request_once_in_openai_output_lines(client: openai.OpenAI):

@@ -1,3 +1,6 @@
+"""Batch requests for the tests: request lines, their upload as a batch file, a batch created and followed
+to its end, and a result file read back."""
+
 import io
 import json
 import time
