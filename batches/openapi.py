@@ -31,7 +31,7 @@ class BatchSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="`batch_` and a random part.")
     object = serializers.ChoiceField(choices=["batch"])
     endpoint = serializers.ChoiceField(choices=[ENDPOINT])
-    errors = BatchErrorsSerializer(allow_null=True, help_text="Why validation failed: each bad line, numbered.")
+    errors = BatchErrorsSerializer(allow_null=True, help_text="Why it failed: each bad line, numbered, or `output_too_large`.")
     input_file_id = serializers.CharField()
     completion_window = serializers.ChoiceField(choices=[COMPLETION_WINDOW])
     status = serializers.ChoiceField(choices=BatchStatus.values)

@@ -6,7 +6,11 @@ The batch row is the truth. A run claims the batch with a conditional update (a 
 heartbeat); each chunk's answers are stored with the batch's counters in one transaction
 (``BatchPart``), so a run that dies loses at most the chunk in hand, and the run that resumes it
 (``resume_stale_batches``) starts after the last stored chunk: no line is answered twice or lost.
-Cancel is seen between chunks; what was answered is kept.
+Cancel is seen between chunks; what was answered is kept. A batch past its ``expires_at`` stops
+answering and ends ``expired``: every request not answered gets a ``batch_expired`` line in the error
+file, as OpenAI's Batch API writes them. A batch whose output or error file would pass the file limit
+(REFLEX_MAX_FILE_BYTES) ends ``failed`` with an ``output_too_large`` error, as soon as a chunk shows it:
+nothing it could never store is answered, and no run retries it.
 """
 
 import json
@@ -17,11 +21,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from batches.models import ACTIVE_STATUSES, Batch, BatchPart, BatchStatus
 from batches.validation import BatchLine, parse_line
+from files.errors import FileTooLarge
 from files.models import FilePurpose, StoredFile
 from files.selectors import iter_lines
 from files.services import create_file
@@ -34,8 +40,15 @@ MAX_REPORTED_ERRORS = 20
 BEAT_EVERY_LINES = 5000  # while validating
 
 
+EXPIRED_MESSAGE = "This request could not be executed before the completion window expired."
+
+
 class LostClaim(Exception):
     """Another run holds the batch now (this one was presumed dead), or it is gone."""
+
+
+class OutputTooLarge(Exception):
+    """The batch's output or error file would be larger than a file may be."""
 
 
 def _stale_before() -> timezone.datetime:
@@ -56,9 +69,14 @@ def claim_batch(*, batch_id: str) -> str | None:
 
 def _beat(batch_id: str, token: str) -> str:
     """Heartbeats and answers the batch's status; LostClaim when the run no longer holds it."""
+    return _beat_and_deadline(batch_id, token)[0]
+
+
+def _beat_and_deadline(batch_id: str, token: str) -> tuple[str, timezone.datetime]:
+    """Heartbeats and answers the batch's status and ``expires_at``, read afresh."""
     if not Batch.objects.filter(pk=batch_id, run_token=token).update(heartbeat_at=timezone.now()):
         raise LostClaim(batch_id)
-    return Batch.objects.filter(pk=batch_id).values_list("status", flat=True).get()
+    return Batch.objects.filter(pk=batch_id).values_list("status", "expires_at").get()
 
 
 def _locked(batch_id: str, token: str) -> Batch:
@@ -73,16 +91,25 @@ def run_batch(*, batch_id: str) -> str:
     if token is None:
         return "not claimed"
     try:
-        status = _beat(batch_id, token)
-        if status == BatchStatus.VALIDATING:
-            status = _validate(batch_id, token)
-        if status == BatchStatus.IN_PROGRESS:
-            status = _answer(batch_id, token)
-        if status in ACTIVE_STATUSES or status == BatchStatus.EXPIRED:
-            _finalize(batch_id, token, expired=status == BatchStatus.EXPIRED)
+        try:
+            status = _beat(batch_id, token)
+            if status == BatchStatus.VALIDATING:
+                status = _validate(batch_id, token)
+            if status == BatchStatus.IN_PROGRESS:
+                status = _answer(batch_id, token)
+            if status in ACTIVE_STATUSES or status == BatchStatus.EXPIRED:
+                _finalize(batch_id, token, expired=status == BatchStatus.EXPIRED)
+        except OutputTooLarge:
+            _fail(batch_id, token, [_too_large_error()], 0)
     except LostClaim:
         return "lost"
     return "done"
+
+
+def _too_large_error() -> dict:
+    limit = settings.REFLEX_MAX_FILE_BYTES
+    message = f"The batch's output would be larger than the {limit}-byte file limit: split its requests into smaller batches."
+    return {"code": "output_too_large", "message": message, "param": None, "line": None}
 
 
 def resume_stale_batches() -> list[str]:
@@ -154,10 +181,16 @@ def _fail(batch_id: str, token: str, errors: list[dict], bad: int) -> str:
         batch.errors = {"object": "list", "data": errors}
         batch.run_token, batch.heartbeat_at = "", None
         batch.save(update_fields=["status", "failed_at", "errors", "run_token", "heartbeat_at"])
+        BatchPart.objects.filter(batch=batch).delete()
     return BatchStatus.FAILED
 
 
 # -- answering ----------------------------------------------------------------------------------
+
+
+def _record(custom_id: str, response: dict | None, error: dict | None) -> bytes:
+    record = {"id": "batch_req_" + secrets.token_hex(12), "custom_id": custom_id, "response": response, "error": error}
+    return json.dumps(record, ensure_ascii=False).encode() + b"\n"
 
 
 def _output_line(line: BatchLine, answer: dict | ApiError) -> tuple[bool, bytes]:
@@ -167,8 +200,12 @@ def _output_line(line: BatchLine, answer: dict | ApiError) -> tuple[bool, bytes]
         "request_id": "req_" + secrets.token_hex(12),
         "body": answer if ok else answer.as_body(),
     }
-    record = {"id": "batch_req_" + secrets.token_hex(12), "custom_id": line.custom_id, "response": response, "error": None}
-    return ok, json.dumps(record, ensure_ascii=False).encode() + b"\n"
+    return ok, _record(line.custom_id, response, None)
+
+
+def _expired_line(line: BatchLine) -> tuple[bool, bytes]:
+    """A request the window closed on: no response, and OpenAI's ``batch_expired`` error."""
+    return False, _record(line.custom_id, None, {"code": "batch_expired", "message": EXPIRED_MESSAGE})
 
 
 def _chunks(file_id: str, *, skip: int) -> Iterator[list[BatchLine]]:
@@ -188,32 +225,43 @@ def _answer(batch_id: str, token: str) -> str:
     """Answers the requests not answered yet; the status to finalize with (``expired`` is written by
     ``_finalize``, so a run that dies before it leaves a batch that resumes and expires then)."""
     batch = Batch.objects.select_related("account").get(pk=batch_id)
+    stored = _stored_bytes(batch_id)
     for chunk in _chunks(batch.input_file_id, skip=batch.lines_done):
-        status = _beat(batch_id, token)
+        status, expires_at = _beat_and_deadline(batch_id, token)
         if status != BatchStatus.IN_PROGRESS:
             return status  # cancelling: finalize keeps what was answered
-        if timezone.now() >= batch.expires_at:
+        if timezone.now() >= expires_at:
             return BatchStatus.EXPIRED
         answers = predict_bodies(account=batch.account, bodies=[line.body for line in chunk])
         lines = [_output_line(line, answer) for line, answer in zip(chunk, answers)]
-        _store_part(batch_id, token, lines)
+        for ok in (True, False):
+            stored[ok] += sum(len(data) for good, data in lines if good == ok)
+        if max(stored.values()) > settings.REFLEX_MAX_FILE_BYTES:
+            raise OutputTooLarge(batch_id)
+        with transaction.atomic():
+            _add_part(_locked(batch_id, token), lines)
     return BatchStatus.IN_PROGRESS
 
 
-def _store_part(batch_id: str, token: str, lines: list[tuple[bool, bytes]]) -> None:
-    with transaction.atomic():
-        batch = _locked(batch_id, token)
-        completed = sum(1 for ok, _ in lines if ok)
-        BatchPart.objects.create(
-            batch=batch,
-            index=batch.lines_done,
-            output=b"".join(line for ok, line in lines if ok),
-            errors=b"".join(line for ok, line in lines if not ok),
-        )
-        batch.lines_done += len(lines)
-        batch.request_completed += completed
-        batch.request_failed += len(lines) - completed
-        batch.save(update_fields=["lines_done", "request_completed", "request_failed"])
+def _stored_bytes(batch_id: str) -> dict[bool, int]:
+    """The bytes of the output (True) and error (False) lines stored so far."""
+    sizes = BatchPart.objects.filter(batch_id=batch_id).aggregate(output=Sum(Length("output")), errors=Sum(Length("errors")))
+    return {True: sizes["output"] or 0, False: sizes["errors"] or 0}
+
+
+def _add_part(batch: Batch, lines: list[tuple[bool, bytes]]) -> None:
+    """Stores the answers to the requests after ``batch.lines_done``, with the counts (``batch`` locked)."""
+    completed = sum(1 for ok, _ in lines if ok)
+    BatchPart.objects.create(
+        batch=batch,
+        index=batch.lines_done,
+        output=b"".join(line for ok, line in lines if ok),
+        errors=b"".join(line for ok, line in lines if not ok),
+    )
+    batch.lines_done += len(lines)
+    batch.request_completed += completed
+    batch.request_failed += len(lines) - completed
+    batch.save(update_fields=["lines_done", "request_completed", "request_failed"])
 
 
 # -- finalizing ---------------------------------------------------------------------------------
@@ -226,28 +274,40 @@ def _part_bytes(batch_id: str, field: str) -> Iterator[bytes]:
 
 def _finalize(batch_id: str, token: str, *, expired: bool = False) -> None:
     """Joins the stored answers into the output and error files and ends the batch: ``completed``,
-    ``cancelled`` or ``expired``. One transaction: a run that dies here leaves the batch to resume."""
+    ``cancelled`` or ``expired`` (each request not answered then gets its ``batch_expired`` line).
+    One transaction: a run that dies here leaves the batch to resume. OutputTooLarge when a file would
+    pass the limit (the expired lines can take the error file over it)."""
     with transaction.atomic():
         batch = _locked(batch_id, token)
         if batch.status == BatchStatus.IN_PROGRESS and not expired:
             batch.status, batch.finalizing_at = BatchStatus.FINALIZING, timezone.now()
             batch.save(update_fields=["status", "finalizing_at"])
-    with transaction.atomic():
-        batch = _locked(batch_id, token)
-        if batch.request_completed:
-            batch.output_file_id = _joined_file(batch, "output").id
-        if batch.request_failed:
-            batch.error_file_id = _joined_file(batch, "errors").id
-        now = timezone.now()
-        if batch.status == BatchStatus.CANCELLING:
-            batch.status, batch.cancelled_at = BatchStatus.CANCELLED, now
-        elif expired:
-            batch.status, batch.expired_at = BatchStatus.EXPIRED, now
-        elif batch.status == BatchStatus.FINALIZING:
-            batch.status, batch.completed_at = BatchStatus.COMPLETED, now
-        batch.run_token, batch.heartbeat_at = "", None
-        batch.save()
-        BatchPart.objects.filter(batch=batch).delete()
+    try:
+        with transaction.atomic():
+            batch = _locked(batch_id, token)
+            if expired:
+                for chunk in _chunks(batch.input_file_id, skip=batch.lines_done):
+                    _add_part(batch, [_expired_line(line) for line in chunk])
+            if batch.request_completed:
+                batch.output_file_id = _joined_file(batch, "output").id
+            if batch.request_failed:
+                batch.error_file_id = _joined_file(batch, "errors").id
+            _end(batch, expired=expired)
+    except FileTooLarge:
+        raise OutputTooLarge(batch_id) from None
+
+
+def _end(batch: Batch, *, expired: bool) -> None:
+    now = timezone.now()
+    if batch.status == BatchStatus.CANCELLING:
+        batch.status, batch.cancelled_at = BatchStatus.CANCELLED, now
+    elif expired:
+        batch.status, batch.expired_at = BatchStatus.EXPIRED, now
+    elif batch.status == BatchStatus.FINALIZING:
+        batch.status, batch.completed_at = BatchStatus.COMPLETED, now
+    batch.run_token, batch.heartbeat_at = "", None
+    batch.save()
+    BatchPart.objects.filter(batch=batch).delete()
 
 
 def _joined_file(batch: Batch, field: str) -> StoredFile:

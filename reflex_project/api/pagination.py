@@ -16,7 +16,7 @@ def read_once(params: Any, name: str) -> str | None:
 
 def read_limit(params: Any, *, default: int, maximum: int) -> int:
     raw = read_once(params, "limit")
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         limit = int(raw)

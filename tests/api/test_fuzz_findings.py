@@ -52,3 +52,14 @@ def test_a_stream_after_given_twice_is_a_400():
     response = api_client(key).get(f"/v1/fine_tuning/jobs/{job_id}/events?stream=true&after=a&after=b")
     assert response.status_code == 400, response.content
     assert response.json()["error"]["param"] == "after"
+
+
+@pytest.mark.parametrize("path", ["/v1/fine_tuning/jobs", "/v1/fine_tuning/jobs/{job}/events", "/v1/fine_tuning/jobs/{job}/label_issues", "/v1/files", "/v1/batches"])
+def test_an_empty_limit_is_a_400(path: str):
+    """Found by schemathesis: `?limit=` (an empty string where the document types an integer) was read as
+    "no limit given" and answered a page."""
+    key = new_key()
+    job_id = post_json(api_client(key), "/v1/fine_tuning/jobs", {"training_data": tiny_rows()}).json()["id"]
+    response = api_client(key).get(f"{path.format(job=job_id)}?limit=")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["param"] == "limit"

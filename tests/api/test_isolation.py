@@ -6,16 +6,22 @@ Nothing here names an endpoint. The owner's objects are made through the documen
 operations; every operation that takes a path parameter is then called with each of them, and every
 operation whose body names an object (``model``, ``models``, ``base_model``, a file id) with each of
 them in the body. A new endpoint or a new kind of object is covered without editing this test.
+
+A batch needs a file of requests and a worker's run to have its output and error files: the owner makes
+one and the worker's task runs here, so the batch and both its files are among the objects tried.
 """
 
 import json
 import re
+from collections import defaultdict
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from accounts.services import create_api_key, get_or_create_user
+from batches.tasks import process_batch
+from models_registry.defaults.seeding import seed_reflexes
 from tests.api.inprocess import api_client, close_predict_connections, post_json
 from tests.conftest import tiny_rows
 
@@ -75,6 +81,28 @@ def _make_owner_objects(document: dict, client: Client) -> None:
             for example in _examples(operation):
                 if not _names_an_object(example):
                     post_json(client, path, example)  # a create that needs no other object
+
+
+def _make_owner_batch(client: Client) -> set[str]:
+    """A batch of one answered and one failed request, run to its end by the worker's task: the batch
+    id and its output and error file ids. The answered one asks a default Reflex, seeded as a service is."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    seed_reflexes(shipped_only=True, only=["jailbreak"], say=lambda line: None)
+    lines = [
+        {"custom_id": "ok", "method": "POST", "url": "/v1/reflex/predict", "body": {"model": "jailbreak", "text": "hello"}},
+        {"custom_id": "bad", "method": "POST", "url": "/v1/reflex/predict", "body": {"model": "no-such-model", "text": "hello"}},
+    ]
+    content = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    uploaded = client.post("/v1/files", {"file": SimpleUploadedFile("requests.jsonl", content), "purpose": "batch"})
+    assert uploaded.status_code == 200, uploaded.content
+    body = {"input_file_id": uploaded.json()["id"], "endpoint": "/v1/reflex/predict", "completion_window": "24h"}
+    created = post_json(client, "/v1/batches", body)
+    assert created.status_code == 200, created.content
+    process_batch(created.json()["id"])
+    batch = client.get(f"/v1/batches/{created.json()['id']}").json()
+    assert batch["status"] == "completed" and batch["output_file_id"] and batch["error_file_id"], batch
+    return {batch["id"], batch["output_file_id"], batch["error_file_id"]}
 
 
 def _owner_values(document: dict, client: Client) -> set[str]:
@@ -145,15 +173,20 @@ def test_another_account_meets_every_owned_object_as_a_missing_one():
     owner, intruder = api_client(owner_key), api_client(intruder_key)
     document = owner.get("/v1/openapi.json").json()
     _make_owner_objects(document, owner)
+    batch_objects = _make_owner_batch(owner)
     values = _owner_values(document, owner)
     assert {SUFFIX} < values and any(value.startswith("ftjob-") for value in values), values
+    assert batch_objects < values, values
     before = {value: _request(owner, "GET", url, None) for value in values for url in _retrievals(document, value)}
 
     differences, tried = [], 0
+    by_path: dict[str, dict[str, int]] = defaultdict(dict)  # an object named in the path: what each operation answered
     try:
         for label, method, (url, body), (missing_url, missing_body), value in _attempts(document, values):
             tried += 1
             status, content_type, text = _request(intruder, method, url, body)
+            if body is None:
+                by_path[value][label] = status
             missing_status, missing_type, missing_text = _request(intruder, method, missing_url, missing_body)
             if (status, content_type, text) != (missing_status, missing_type, missing_text.replace(_missing(value), value)):
                 differences.append(f"{label}: {status} {text[:200]} | missing: {missing_status} {missing_text[:200]}")
@@ -162,6 +195,8 @@ def test_another_account_meets_every_owned_object_as_a_missing_one():
     print(f"isolation: {tried} attempts on {len(values)} owned objects ({', '.join(sorted(values))})")
     assert tried >= 2 * len(values)
     assert not differences, "\n".join(differences)
+    for value in batch_objects:  # the batch (retrieve, cancel) and its files (retrieve, content, delete)
+        assert len(by_path[value]) >= 3 and set(by_path[value].values()) == {404}, by_path[value]
     after = {value: _request(owner, "GET", url, None) for value in values for url in _retrievals(document, value)}
     assert after == before, "another account's requests changed the owner's objects"
 
