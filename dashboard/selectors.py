@@ -5,7 +5,8 @@ from django.http import Http404
 
 from accounts.models import Account, ApiKey
 from jobs.models import ACTIVE_STATUSES, EventType, FineTuningJob, JobEvent
-from models_registry.selectors import ModelView, list_models
+from jobs.served_models import list_models
+from models_registry.selectors import ModelView
 from webhooks.models import Delivery
 
 MAX_LIVE_IDS = 100

@@ -17,10 +17,9 @@ from inference.validation import parse_model_names, parse_text
 from jobs import selectors as job_selectors
 from jobs.errors import JobNotCancellable
 from jobs.serializers import job_object
-from jobs.services import cancel_job
+from jobs.served_models import list_models
+from jobs.services import cancel_job, delete_model
 from models_registry.errors import ModelNotDeletable
-from models_registry.selectors import list_models
-from models_registry.services import delete_model
 from reflex_project.api.errors import InvalidRequest, NotFound
 from reflex_project.api.json_body import read_json_object
 

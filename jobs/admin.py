@@ -1,4 +1,5 @@
-"""Staff view of jobs. Cancel and delete go through jobs.services, exactly as the API does."""
+"""Staff view of jobs, and of the registry's models (``jobs.model_admin``, whose deletion deletes jobs).
+Cancel and delete go through jobs.services, exactly as the API does."""
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -7,8 +8,10 @@ from django.utils import timezone
 
 from jobs import services
 from jobs.errors import JobNotCancellable
+from jobs.model_admin import ClassifierAdmin, ClassifierVersionAdmin
 from jobs.models import FineTuningJob, JobEvent, JobStatus, WorkerNode
 from jobs.worker_node import node_state
+from models_registry.models import Classifier, ClassifierVersion
 
 
 class JobEventInline(admin.TabularInline):
@@ -129,3 +132,7 @@ class WorkerNodeAdmin(admin.ModelAdmin):
     def running_jobs(self, node: WorkerNode) -> str:
         ids = FineTuningJob.objects.filter(status=JobStatus.RUNNING, node=node.name).values_list("id", flat=True)
         return ", ".join(ids) or "—"
+
+
+admin.site.register(Classifier, ClassifierAdmin)
+admin.site.register(ClassifierVersion, ClassifierVersionAdmin)

@@ -1,4 +1,5 @@
-"""Writes to jobs: create, cancel, delete, and the terminal transitions the worker reports.
+"""Writes to jobs: create, cancel, delete, and the terminal transitions the worker reports; and deleting
+a model, which deletes the jobs that trained its versions (the registry below knows no jobs).
 
 Every caller (API views, admin actions, the reaper, the worker) goes through these functions.
 """
@@ -11,16 +12,20 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import ApiKey
+from accounts.models import Account, ApiKey
 from classifier_core.data import Example, InsufficientData, check_minimums
 from jobs import scheduler
 from jobs.errors import JobNotCancellable, SynthesisUnavailable
 from jobs.events import record_event
 from jobs.models import EventLevel, FineTuningJob, InputMode, JobInput, JobStatus, LabelIssue
+from jobs.served_models import resolve_base_model
 from jobs.synthesis.provider import provider_configured
 from jobs.training_files import read_job_files
 from jobs.validation import JobRequest
-from models_registry.resolution import resolve_base_model
+from models_registry.errors import ModelNotDeletable, ModelNotFound
+from models_registry.models import ClassifierVersion
+from models_registry.selectors import get_owned_classifier, is_default_name
+from models_registry.services import delete_classifier, delete_versions, register_version
 from observability import metrics
 from webhooks.services import emit_webhook
 
@@ -131,9 +136,6 @@ def cancel_job(*, job: FineTuningJob, by: str = "api") -> FineTuningJob:
 
 def delete_job(*, job: FineTuningJob) -> None:
     """Deletes the job, its events and its model version; an active job is cancelled first."""
-    from models_registry.models import ClassifierVersion
-    from models_registry.services import delete_versions
-
     if not job.is_terminal:
         try:
             cancel_job(job=job, by="delete")
@@ -142,6 +144,24 @@ def delete_job(*, job: FineTuningJob) -> None:
     with transaction.atomic():
         delete_versions(versions=ClassifierVersion.objects.filter(job_id=job.pk))
         FineTuningJob.objects.filter(pk=job.pk).delete()
+
+
+def delete_model(*, account: Account, name: str) -> str:
+    """By name: every version and the job that trained it. By job id: that job and its version. A
+    default Reflex refuses (ModelNotDeletable); another account's model is a ModelNotFound."""
+    owned = get_owned_classifier(account=account, name=name)
+    if owned is not None:
+        for job in FineTuningJob.objects.filter(account=account, pk__in=owned.versions.values("job_id")):
+            delete_job(job=job)
+        delete_classifier(classifier=owned)
+        return name
+    job = FineTuningJob.objects.filter(account=account, pk=name).first()
+    if job is not None:
+        delete_job(job=job)
+        return name
+    if is_default_name(name):
+        raise ModelNotDeletable(f"{name!r} is a default Reflex and cannot be deleted.", param="model")
+    raise ModelNotFound(f"The model {name!r} does not exist or you do not have access to it.", param="model")
 
 
 def fail_job(*, job_id: str, code: str, message: str, param: str | None = None, run_token: str | None = None) -> bool:
@@ -158,13 +178,11 @@ def fail_job(*, job_id: str, code: str, message: str, param: str | None = None, 
 
 def succeed_job(*, job_id: str, run_token: str, outcome: TrainingOutcome) -> bool:
     """Stores the trained version and marks the job succeeded, unless it was cancelled or taken meanwhile."""
-    from models_registry.services import register_version
-
     with transaction.atomic():
         job = _lock_active(job_id=job_id, run_token=run_token)
         if job is None:
             return False
-        register_version(job=job, outcome=outcome)
+        register_version(account=job.account, name=job.served_name, job_id=job.id, outcome=outcome)
         LabelIssue.objects.bulk_create(
             LabelIssue(
                 job=job,

@@ -32,7 +32,7 @@ from jobs.models import TERMINAL_STATUSES, FineTuningJob, JobEvent
 from jobs.serializers import event_object
 from jobs.views import JobEventsView
 from observability import metrics
-from reflex_project.api.authentication import ApiKeyAuthentication
+from reflex_project.api.authentication import api_key_for
 from reflex_project.api.errors import InvalidRequest
 from reflex_project.api.openapi import documented_by
 from reflex_project.api.pagination import read_once
@@ -190,8 +190,7 @@ def _check_stream(account: Account, job_id: str, after_event_id: str | None) -> 
 
 def _authenticate(request: HttpRequest) -> ApiKey:
     try:
-        _, api_key = ApiKeyAuthentication().authenticate(request)
-        return api_key
+        return api_key_for(request.META.get("HTTP_AUTHORIZATION", ""))
     finally:
         connection.close()
 

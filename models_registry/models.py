@@ -30,9 +30,10 @@ class ClassifierVersion(models.Model):
     """One trained model: what a succeeded job produced (or a default Reflex's training)."""
 
     classifier = models.ForeignKey(Classifier, on_delete=models.CASCADE, related_name="versions")
-    job = models.OneToOneField(
-        "jobs.FineTuningJob", on_delete=models.CASCADE, null=True, blank=True, related_name="model_version"
-    )
+    # The id of the fine-tuning job that trained it (None for a default Reflex's training), kept as a plain
+    # id because the registry knows no jobs. The version also answers to it as a name; deleting the job deletes
+    # the version with it (jobs.services.delete_job).
+    job_id = models.CharField(max_length=40, null=True, blank=True, unique=True)
     number = models.PositiveIntegerField()
     labels = models.JSONField()
     mode = models.CharField(max_length=16)

@@ -1,12 +1,14 @@
-"""Reads of the registry: what a key can use, as OpenAI model objects."""
+"""Reads of the registry: its models as OpenAI model objects, an account's and the default Reflexes.
 
+Names still being trained are added a layer up (``jobs.served_models``): the registry knows no jobs.
+"""
+
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from accounts.models import Account
-from jobs.models import ACTIVE_STATUSES, FineTuningJob
 from models_registry.defaults.catalog import DEFAULT_REFLEXES, DEFAULTS_BY_NAME
-from models_registry.errors import ModelNotFound
 from models_registry.models import Classifier, ClassifierVersion
 
 DEFAULT_OWNER = "reflex"
@@ -25,7 +27,7 @@ class ModelView:
 
 
 def _view(classifier: Classifier, owner: str) -> ModelView:
-    versions = list(classifier.versions.defer("artifact").select_related("job").order_by("-number"))
+    versions = list(classifier.versions.defer("artifact").order_by("-number"))
     latest = versions[0] if versions else None
     return ModelView(
         name=classifier.name,
@@ -49,43 +51,41 @@ def _default_views() -> list[ModelView]:
     return views
 
 
-def _pending_views(account: Account, taken: set[str]) -> list[ModelView]:
-    views: dict[str, ModelView] = {}
-    active = FineTuningJob.objects.filter(account=account, status__in=ACTIVE_STATUSES).order_by("created_at")
-    for job in active:
-        name = job.served_name
-        if name in taken:
-            continue
-        view = views.setdefault(name, ModelView(name, account.public_id, job.created_at, "training", job.labels, job.mode))
-        view.pending_job_ids.append(job.id)
-    return list(views.values())
+def list_owned_models(*, account: Account) -> list[ModelView]:
+    """The account's models, oldest first."""
+    return [_view(c, account.public_id) for c in Classifier.objects.filter(account=account).order_by("created_at")]
 
 
-def list_models(*, account: Account) -> list[ModelView]:
-    owned = [_view(c, account.public_id) for c in Classifier.objects.filter(account=account).order_by("created_at")]
-    names = {view.name for view in owned}
-    defaults = [view for view in _default_views() if view.name not in names]
-    return defaults + owned + _pending_views(account, names)
+def list_default_models(*, exclude: Collection[str] = ()) -> list[ModelView]:
+    """The default Reflexes in catalog order, but those named in ``exclude`` (shadowed by an owned model)."""
+    return [view for view in _default_views() if view.name not in exclude]
 
 
-def get_model(*, account: Account, name: str) -> ModelView:
+def get_owned_model(*, account: Account, name: str) -> ModelView | None:
+    """The account's model ``name``, else the version its job ``name`` trained, as a model of its own."""
     owned = Classifier.objects.filter(account=account, name=name).first()
     if owned is not None:
         return _view(owned, account.public_id)
-    job = FineTuningJob.objects.filter(account=account, pk=name).first()
-    if job is not None:
-        version = ClassifierVersion.objects.filter(job=job).defer("artifact").first()
-        if version is not None:
-            view = _view(version.classifier, account.public_id)
-            view.name = job.id
-            view.versions = [version]
-            view.labels, view.mode = version.labels, version.mode
-            return view
-        if job.status in ACTIVE_STATUSES:
-            return ModelView(job.id, account.public_id, job.created_at, "training", job.labels, job.mode, pending_job_ids=[job.id])
-    for view in _pending_views(account, set()):
-        if view.name == name:
-            return view
-    if name in DEFAULTS_BY_NAME:
-        return next(view for view in _default_views() if view.name == name)
-    raise ModelNotFound(f"The model {name!r} does not exist or you do not have access to it.", param="model")
+    version = ClassifierVersion.objects.filter(classifier__account=account, job_id=name).defer("artifact").first()
+    if version is None:
+        return None
+    view = _view(version.classifier, account.public_id)
+    view.name = name
+    view.versions = [version]
+    view.labels, view.mode = version.labels, version.mode
+    return view
+
+
+def get_default_model(*, name: str) -> ModelView | None:
+    if name not in DEFAULTS_BY_NAME:
+        return None
+    return next(view for view in _default_views() if view.name == name)
+
+
+def get_owned_classifier(*, account: Account, name: str) -> Classifier | None:
+    return Classifier.objects.filter(account=account, name=name).first()
+
+
+def is_default_name(name: str) -> bool:
+    """A default Reflex's name, seeded or not."""
+    return name in DEFAULTS_BY_NAME or Classifier.objects.filter(account__isnull=True, name=name).exists()

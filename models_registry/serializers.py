@@ -1,10 +1,14 @@
 """OpenAI-shaped model objects."""
 
+from datetime import datetime
 from typing import Any
 
-from jobs.serializers import unix
 from models_registry.models import ClassifierVersion
 from models_registry.selectors import ModelView
+
+
+def unix(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
 
 
 def version_object(version: ClassifierVersion) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""Writes to the registry: store a trained version, delete versions and models."""
+"""Writes to the registry: store a trained version, delete versions and models; and a version's export.
+
+A version records the id of the job that trained it, handed in by the caller; the registry knows no
+jobs (deleting a model with the jobs that trained it is ``jobs.services.delete_model``).
+"""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -7,10 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from accounts.models import Account
-from jobs.models import FineTuningJob
-from models_registry.errors import ModelNotDeletable, ModelNotFound
 from models_registry.models import Classifier, ClassifierVersion
-from models_registry.resolution import resolve_default_model, resolve_model
 from reflex_project.api.errors import InvalidRequest
 
 
@@ -19,12 +20,12 @@ def _next_number(classifier: Classifier) -> int:
     return (current or 0) + 1
 
 
-def _add_version(classifier: Classifier, *, outcome, job: FineTuningJob | None = None, data_digest: str = "") -> ClassifierVersion:
+def _add_version(classifier: Classifier, *, outcome, job_id: str | None = None, data_digest: str = "") -> ClassifierVersion:
     """Appends a version under the classifier's row lock, so concurrent successes get distinct numbers."""
     classifier = Classifier.objects.select_for_update().get(pk=classifier.pk)
     return ClassifierVersion.objects.create(
         classifier=classifier,
-        job=job,
+        job_id=job_id,
         number=_next_number(classifier),
         labels=outcome.labels,
         mode=outcome.mode,
@@ -37,11 +38,11 @@ def _add_version(classifier: Classifier, *, outcome, job: FineTuningJob | None =
     )
 
 
-def register_version(*, job: FineTuningJob, outcome) -> ClassifierVersion:
-    """Adds the job's trained model as the newest version of its served name. Runs in the caller's
-    transaction, with the job row locked."""
-    classifier, _ = Classifier.objects.get_or_create(account=job.account, name=job.served_name)
-    return _add_version(classifier, outcome=outcome, job=job)
+def register_version(*, account: Account, name: str, job_id: str, outcome) -> ClassifierVersion:
+    """Adds a job's trained model as the newest version of the account's model ``name``. Runs in the
+    caller's transaction (the job's, with its row locked)."""
+    classifier, _ = Classifier.objects.get_or_create(account=account, name=name)
+    return _add_version(classifier, outcome=outcome, job_id=job_id)
 
 
 def register_default_version(*, name: str, outcome, data_digest: str) -> ClassifierVersion:
@@ -60,28 +61,9 @@ def delete_versions(*, versions: Iterable[ClassifierVersion]) -> None:
         Classifier.objects.filter(pk__in=classifier_ids, versions__isnull=True, account__isnull=False).delete()
 
 
-def delete_model(*, account: Account, name: str) -> str:
-    """By name: every version and its job. By job id: that job and its version. Defaults refuse."""
-    from jobs.services import delete_job
-
-    owned = Classifier.objects.filter(account=account, name=name).first()
-    if owned is not None:
-        jobs = list(FineTuningJob.objects.filter(model_version__classifier=owned))
-        for job in jobs:
-            delete_job(job=job)
-        Classifier.objects.filter(pk=owned.pk).delete()
-        return name
-    job = FineTuningJob.objects.filter(account=account, pk=name).first()
-    if job is not None:
-        delete_job(job=job)
-        return name
-    if Classifier.objects.filter(account__isnull=True, name=name).exists():
-        raise ModelNotDeletable(f"{name!r} is a default Reflex and cannot be deleted.", param="model")
-    from models_registry.defaults.catalog import DEFAULTS_BY_NAME
-
-    if name in DEFAULTS_BY_NAME:
-        raise ModelNotDeletable(f"{name!r} is a default Reflex and cannot be deleted.", param="model")
-    raise ModelNotFound(f"The model {name!r} does not exist or you do not have access to it.", param="model")
+def delete_classifier(*, classifier: Classifier) -> None:
+    """Deletes an account's model with every version it has left; a default Reflex is never deleted."""
+    Classifier.objects.filter(pk=classifier.pk, account__isnull=False).delete()
 
 
 @dataclass
@@ -91,14 +73,11 @@ class ModelExport:
     media_type: str
 
 
-def export_model(*, account: Account | None, name: str) -> ModelExport:
-    """The portable archive (``classifier_core.export``) of the version ``name`` serves: for
-    ``account``, what it may predict with (its own models and the defaults); with no account, the
-    defaults only. Another account's model is a ModelNotFound, as an unknown name is."""
+def export_version(*, version: ClassifierVersion, name: str) -> ModelExport:
+    """The portable archive (``classifier_core.export``) of ``version``, served as ``name``."""
     from classifier_core.artifact import IncompatibleStack, from_bytes
     from classifier_core.export import MEDIA_TYPE, export_archive, folder_name
 
-    version = resolve_model(account=account, name=name) if account is not None else resolve_default_model(name=name)
     try:
         content = export_archive(from_bytes(bytes(version.artifact)), name=name, version=version.number)
     except IncompatibleStack:

@@ -33,7 +33,7 @@ def _trained(key: ApiKey, name: str = "tickets") -> ClassifierVersion:
     job = _job(key, status=JobStatus.SUCCEEDED, suffix=name, result={"accuracy": 0.9, "f1_score": 0.88})
     classifier = Classifier.objects.create(account=key.account, name=name)
     return ClassifierVersion.objects.create(
-        classifier=classifier, job=job, number=1, labels=["billing", "bug"], mode="single_label",
+        classifier=classifier, job_id=job.id, number=1, labels=["billing", "bug"], mode="single_label",
         stack="minilm-l6@test+lora", metrics={"accuracy": 0.9125, "f1_score": 0.88}, artifact=b"weights" * 100,
         artifact_size=700, trained_examples=80,
     )

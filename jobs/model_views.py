@@ -1,10 +1,16 @@
+"""The /v1/models endpoints. They live with jobs because a model a key can use includes the names its
+jobs are still training (``jobs.served_models``), and deleting a model deletes the jobs that trained it;
+the registry below knows no jobs. Their shapes and answers are the registry's (``models_registry.openapi``,
+``models_registry.serializers``)."""
+
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from models_registry import openapi, selectors, services
+from jobs import served_models, services
+from models_registry import openapi
 from models_registry.serializers import model_object
 from reflex_project.api.openapi import WRITING_ERRORS, error_responses
 from reflex_project.api.pagination import list_envelope
@@ -22,7 +28,7 @@ class ModelListView(ApiView):
         responses={200: openapi.ModelListSerializer, **error_responses()},
     )
     def get(self, request: Request) -> Response:
-        views = selectors.list_models(account=request.auth.account)
+        views = served_models.list_models(account=request.auth.account)
         return Response(list_envelope([model_object(view) for view in views]))
 
 
@@ -35,7 +41,7 @@ class ModelDetailView(ApiView):
         responses={200: openapi.ModelDetailSerializer, **error_responses(404)},
     )
     def get(self, request: Request, model: str) -> Response:
-        view = selectors.get_model(account=request.auth.account, name=model)
+        view = served_models.get_model(account=request.auth.account, name=model)
         return Response(model_object(view, with_versions=True))
 
     @extend_schema(
@@ -63,7 +69,7 @@ class ModelExportView(ApiView):
         },
     )
     def get(self, request: Request, model: str) -> HttpResponse:
-        exported = services.export_model(account=request.auth.account, name=model)
+        exported = served_models.export_model(account=request.auth.account, name=model)
         response = HttpResponse(exported.content, content_type=exported.media_type)
         response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
         return response

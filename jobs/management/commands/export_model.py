@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Account
-from models_registry.services import export_model
+from jobs.served_models import export_model
 from reflex_project.api.errors import ApiError
 
 

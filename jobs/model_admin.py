@@ -1,6 +1,9 @@
-"""Staff view of models and their versions: metrics and stack; artifact bytes never leave the database.
+"""Staff view of the registry's models and their versions: metrics and stack; artifact bytes never leave
+the database. Registered by ``jobs.admin``.
 
-Deleting goes through models_registry.services, so a model with no version left stops resolving.
+It lives with jobs because deleting goes as the API's does: a model with the jobs that trained it
+(``jobs.services.delete_model``), a trained version with its job (``jobs.services.delete_job``); the
+registry below knows no jobs. A version no job trained goes through ``models_registry.services``.
 """
 
 from django.contrib import admin, messages
@@ -8,13 +11,14 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
-from jobs.services import delete_job
+from jobs.models import FineTuningJob
+from jobs.services import delete_job, delete_model
 from models_registry.errors import ModelNotDeletable
 from models_registry.models import Classifier, ClassifierVersion
-from models_registry.services import delete_model, delete_versions
+from models_registry.services import delete_versions
 
 VERSION_FIELDS = (
-    "classifier", "number", "job", "labels", "mode", "stack", "metrics", "trained_examples", "artifact_size",
+    "classifier", "number", "job_id", "labels", "mode", "stack", "metrics", "trained_examples", "artifact_size",
     "data_digest", "created_at",
 )
 
@@ -28,7 +32,7 @@ class ClassifierVersionInline(admin.TabularInline):
     model = ClassifierVersion
     extra = 0
     can_delete = False
-    fields = ("number", "job", "mode", "trained_examples", "accuracy", "stack", "created_at")
+    fields = ("number", "job_id", "mode", "trained_examples", "accuracy", "stack", "created_at")
     readonly_fields = fields
     ordering = ("-number",)
     show_change_link = True
@@ -44,7 +48,6 @@ class ClassifierVersionInline(admin.TabularInline):
         return _accuracy(version)
 
 
-@admin.register(Classifier)
 class ClassifierAdmin(admin.ModelAdmin):
     list_display = ("name", "owner", "version_count", "created_at")
     list_filter = (("account", admin.EmptyFieldListFilter),)
@@ -102,13 +105,12 @@ class ClassifierAdmin(admin.ModelAdmin):
             delete_model(account=classifier.account, name=classifier.name)
 
 
-@admin.register(ClassifierVersion)
 class ClassifierVersionAdmin(admin.ModelAdmin):
     list_display = (
         "__str__", "owner", "mode", "trained_examples", "accuracy", "f1_score", "size", "stack", "created_at",
     )
     list_filter = ("mode", "stack", ("classifier__account", admin.EmptyFieldListFilter))
-    search_fields = ("classifier__name", "job__id", "classifier__account__user__username")
+    search_fields = ("classifier__name", "job_id", "classifier__account__user__username")
     list_select_related = ("classifier__account__user",)
     fields = VERSION_FIELDS
     readonly_fields = VERSION_FIELDS
@@ -139,11 +141,12 @@ class ClassifierVersionAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: ClassifierVersion) -> None:
         # A trained version goes with its job, as DELETE /v1/models/<job id> does.
-        if obj.job_id is not None:
-            delete_job(job=obj.job)
+        job = FineTuningJob.objects.filter(pk=obj.job_id).first() if obj.job_id is not None else None
+        if job is not None:
+            delete_job(job=job)
         else:
             delete_versions(versions=[obj])
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ClassifierVersion]) -> None:
-        for version in list(queryset.defer("artifact").select_related("job")):
+        for version in list(queryset.defer("artifact")):
             self.delete_model(request, version)
