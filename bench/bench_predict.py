@@ -7,9 +7,10 @@ for 1,000 models), then measures over HTTP with a small keep-alive asyncio clien
 generator, on the same 2 cores, costs as little as possible):
 
     .venv/bin/python bench/bench_predict.py [--seconds 5] [--warm-seconds 2] [--models 1000] [--paired-rounds 3]
-                                            [--django-path] [--env NAME=VALUE]
+                                            [--no-lookup-cache] [--env NAME=VALUE]
 
-``--django-path`` measures the old path (Django's views, every lookup from the database) for comparison.
+``--no-lookup-cache`` measures with the key and model-name lookups taken from the database on every
+request (``REFLEX_PREDICT_LOOKUP_TTL_S=0``), for comparison with the cached lookups.
 
 The machine is shared: figures are min / median of one run, and ratios are taken within the run. The
 raw limit is the best of eight configurations (threads x texts per batch), measured minutes after our
@@ -309,14 +310,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="sequential requests for latency")
     parser.add_argument("--paired-rounds", type=int, default=3, help="rounds of 32 clients and the raw limit, in turn")
     parser.add_argument(
-        "--django-path", action="store_true", help="serve predict through Django's views, no lookup caching (the old path)"
+        "--no-lookup-cache", action="store_true", help="every key and model-name lookup from the database (REFLEX_PREDICT_LOOKUP_TTL_S=0)"
     )
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a setting for the server (repeatable)")
     args = parser.parse_args()
     env = {"REFLEX_PREDICT_RATE": "1000000/s"}  # the per-key rate (600/s) is not what is measured here
     env.update(item.split("=", 1) for item in args.env)
-    if args.django_path:
-        env.update(REFLEX_LEAN_PREDICT="0", REFLEX_PREDICT_LOOKUP_TTL_S="0")
+    if args.no_lookup_cache:
+        env.update(REFLEX_PREDICT_LOOKUP_TTL_S="0")
 
     workdir = Path(tempfile.mkdtemp(prefix="reflex-bench-predict-"))
     service = Service(
@@ -423,7 +424,7 @@ def main() -> None:
     print()
     for note in notes:
         print(f"# {note}")
-    print(f"# predict path: {'Django views, no lookup caching' if args.django_path else 'lean ASGI handler, cached lookups'}")
+    print(f"# predict lookups: {'from the database on every request' if args.no_lookup_cache else 'cached (inference/lookup_cache.py)'}")
     from classifier_core.encoder import serving_trunk_dtype
 
     setting = env.get("REFLEX_TRUNK_DTYPE", "auto")

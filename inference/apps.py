@@ -6,6 +6,6 @@ class InferenceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from inference.lookups import connect_signals
+        from inference.lookup_cache import connect_signals
 
         connect_signals()

@@ -1,15 +1,19 @@
-"""The shapes of the predict endpoints in the OpenAPI document (reflex_project/api/openapi.py).
+"""The predict endpoints in the OpenAPI document (reflex_project/api/openapi.py): their shapes, and
+their operations.
 
-Both paths are served by plain async views (``inference.views``, which describe them) and, under daphne,
-by the raw ASGI handler (``inference.asgi_predict``) with the same contract: documented once.
+Both paths are served by the raw ASGI handler (``inference.asgi_predict``), which no URL pattern
+reaches, so drf-spectacular cannot find them by walking the URLs: each is described here by a function
+that only carries its description (``extend_schema``, ``documented_by``), and ``add_predict_operations``,
+a preprocessing hook (``SPECTACULAR_SETTINGS``), adds one operation per route the handler serves.
 """
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 
+from inference.asgi_predict import ALLOWED_METHODS, ROUTES
 from inference.validation import MAX_BATCH_ROWS, MAX_MODELS_PER_REQUEST, MAX_ROW_ID_CHARS
-from reflex_project.api.openapi import WRITING_ERRORS, ErrorDetailSerializer, error_responses
+from reflex_project.api.openapi import RETRY_AFTER, WRITING_ERRORS, ErrorDetailSerializer, described_endpoints, documented_by, error_responses
 
 TAGS = ["Predictions"]
 MODES = ["single_label", "multi_label"]
@@ -103,3 +107,42 @@ BATCH_EXAMPLES = [
         request_only=True,
     ),
 ]
+
+
+@documented_by(methods=ALLOWED_METHODS)
+@extend_schema(
+    operation_id="predict",
+    tags=TAGS,
+    summary="Classify a text with one model (`model`) or several at once (`models`)",
+    request=PredictSerializer,
+    parameters=[RETRY_AFTER],
+    examples=PREDICT_EXAMPLES,
+    responses={200: PREDICT_RESULT, **PREDICT_ERRORS},
+)
+def predict(request) -> None:
+    """``POST /v1/reflex/predict``: ``{"model"|"models", "text"}``."""
+
+
+@documented_by(methods=ALLOWED_METHODS)
+@extend_schema(
+    operation_id="predictBatch",
+    tags=TAGS,
+    summary="Classify 1-300 rows in one request",
+    request=PredictBatchSerializer,
+    parameters=[RETRY_AFTER],
+    examples=BATCH_EXAMPLES,
+    responses={200: PredictBatchResultSerializer, **PREDICT_ERRORS},
+)
+def synchronous_predict_batch(request) -> None:
+    """``POST /v1/reflex/synchronous_predict_batch``: ``{"requests": [{"id", "model", "text"}, ...]}``."""
+
+
+DESCRIPTIONS = {"/v1/reflex/predict": predict, "/v1/reflex/synchronous_predict_batch": synchronous_predict_batch}
+
+
+def add_predict_operations(endpoints: list) -> list:
+    """drf-spectacular's preprocessing hook: an operation for each route of the raw predict handler (a
+    route without a description here fails the document's generation)."""
+    for path in ROUTES:
+        endpoints.extend(described_endpoints(path.lstrip("/"), DESCRIPTIONS[path]))
+    return endpoints

@@ -8,12 +8,12 @@ from accounts.models import Account
 from classifier_core.prediction import Prediction, PreparedModel, TextTooLong
 from classifier_core.stack import STACK_ID
 from inference.batching import QueueFull, Row, RowResult, get_engine
-from inference import lookups
-from inference.connections import in_db_thread
+from inference import lookup_cache
+from inference.db_threads import in_db_thread
 from inference.model_cache import model_cache
 from inference.validation import BatchRow, parse_model_names, parse_text
+from jobs.served_models import resolve_model
 from models_registry.errors import ModelNotFound
-from models_registry.resolution import resolve_model
 from observability import metrics
 from reflex_project.api.errors import ApiError, InvalidRequest, NotReady, RateLimited
 
@@ -38,17 +38,17 @@ def prediction_object(name: str, model: PreparedModel, prediction: Prediction, e
 
 def load_model(*, account: Account, name: str, param: str = "model") -> PreparedModel:
     """The prepared version ``name`` serves for ``account`` (ModelNotFound / ModelNotReady otherwise);
-    a resolution is remembered briefly (``inference.lookups``)."""
-    resolved = lookups.names.get((account.pk, name))
+    a resolution is remembered briefly (``inference.lookup_cache``)."""
+    resolved = lookup_cache.names.get((account.pk, name))
     if resolved is None:
-        generation = lookups.names.generation
+        generation = lookup_cache.names.generation
         try:
             version = resolve_model(account=account, name=name)
         except ApiError as error:
             error.param = param
             raise
         resolved = (version.pk, version.stack)
-        lookups.names.put((account.pk, name), resolved, generation=generation)
+        lookup_cache.names.put((account.pk, name), resolved, generation=generation)
     version_id, stack = resolved
     if stack != STACK_ID:
         raise InvalidRequest(
@@ -66,7 +66,7 @@ def cached_models(*, account: Account, names: list[str]) -> dict[str, PreparedMo
     for name in names:
         if name in found:
             continue
-        resolved = lookups.names.get((account.pk, name))
+        resolved = lookup_cache.names.get((account.pk, name))
         if resolved is None or resolved[1] != STACK_ID:
             return None
         prepared = model_cache.get_loaded(resolved[0])

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from observability import exposition, health
+from reflex_project.api.authentication import bearer_key
 from reflex_project.api.errors import AuthenticationError, MethodNotAllowed, NotFound, response_for
 
 READ_METHODS = ["GET", "HEAD"]
@@ -39,8 +40,8 @@ def readyz(request: HttpRequest) -> HttpResponse:
 
 
 def _token_matches(request: HttpRequest) -> bool:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), settings.REFLEX_METRICS_TOKEN.encode())
+    token = bearer_key(request.headers.get("Authorization", ""))
+    return token is not None and hmac.compare_digest(token.encode(), settings.REFLEX_METRICS_TOKEN.encode())
 
 
 @csrf_exempt

@@ -14,7 +14,6 @@ from reflex_project.production import refuse_development_secret_key  # noqa: E40
 refuse_development_secret_key()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 from inference import asgi_predict  # noqa: E402
 
@@ -26,7 +25,7 @@ async def http_application(scope, receive, send):
     return await django_asgi_app(scope, receive, send)
 
 
-application = ProtocolTypeRouter({"http": http_application if settings.REFLEX_LEAN_PREDICT else django_asgi_app})
+application = ProtocolTypeRouter({"http": http_application})
 
 from inference.warmup import warm_in_background  # noqa: E402
 

@@ -262,10 +262,8 @@ REFLEX_BATCH_MAX_ROWS = env_int("REFLEX_BATCH_MAX_ROWS", 64)  # requests' rows g
 REFLEX_BATCH_QUEUE_ROWS = env_int("REFLEX_BATCH_QUEUE_ROWS", 1024)  # beyond this, 429 (>= 300: one full batch)
 REFLEX_PREDICT_MAX_TOKENS = env_int("REFLEX_PREDICT_MAX_TOKENS", 65_536)  # read in overlapping windows
 REFLEX_PREDICT_MAX_TEXT_CHARS = env_int("REFLEX_PREDICT_MAX_TEXT_CHARS", 1_048_576)  # refused before tokenising
-# The two predict endpoints served by a raw ASGI handler beside Django (inference/asgi_predict.py).
-REFLEX_LEAN_PREDICT = env_bool("REFLEX_LEAN_PREDICT", True)
 # Seconds the predict path trusts an authenticated key / a resolved model name without the database
-# (inference/lookups.py): a key revoked, or a model deleted in another process, stops answering within it.
+# (inference/lookup_cache.py): a key revoked, or a model deleted in another process, stops answering within it.
 REFLEX_PREDICT_LOOKUP_TTL_S = min(env_float("REFLEX_PREDICT_LOOKUP_TTL_S", 5.0), 5.0)
 
 # Data synthesis (`generate`, `label_data`): any OpenAI-compatible provider. Configured when both the
@@ -342,7 +340,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PUBLIC": True,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "PREPROCESSING_HOOKS": ["reflex_project.api.openapi.add_plain_views"],
+    "PREPROCESSING_HOOKS": ["reflex_project.api.openapi.add_plain_views", "inference.openapi.add_predict_operations"],
     "POSTPROCESSING_HOOKS": ["reflex_project.api.openapi.refuse_unknown_fields"],  # enums stay inline
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -4,10 +4,9 @@ from django.views.generic import RedirectView
 
 from batches.views import BatchCancelView, BatchDetailView, BatchListCreateView
 from files.views import FileContentView, FileDetailView, FileListCreateView
-from inference.views import predict, synchronous_predict_batch
+from jobs.model_views import ModelDetailView, ModelExportView, ModelListView
 from jobs.stream import job_events_endpoint
 from jobs.views import JobCancelView, JobDetailView, JobLabelIssuesView, JobListCreateView
-from models_registry.views import ModelDetailView, ModelExportView, ModelListView
 from reflex_project.api.openapi import ReferenceView, SchemaView
 
 api = [
@@ -20,8 +19,7 @@ api = [
     path("v1/models", ModelListView.as_view()),
     path("v1/models/<path:model>/export", ModelExportView.as_view()),
     path("v1/models/<path:model>", ModelDetailView.as_view()),
-    path("v1/reflex/predict", predict),
-    path("v1/reflex/synchronous_predict_batch", synchronous_predict_batch),
+    # /v1/reflex/predict and /v1/reflex/synchronous_predict_batch: served beside Django (reflex_project.asgi).
     path("v1/openapi.json", SchemaView.as_view()),  # the contract; /docs/ renders it for people
     path("v1/files", FileListCreateView.as_view()),
     path("v1/files/<str:file_id>", FileDetailView.as_view()),

@@ -1,3 +1,6 @@
+"""Django alone, for a WSGI server. The web process is ASGI (``reflex_project.asgi``): the predict
+endpoints are served there, beside Django, and a WSGI server answers them 404."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -113,6 +113,12 @@ def test_a_host_outside_allowed_hosts_is_a_json_400_on_django_paths():
 
 def raw_predict(headers: list[tuple[bytes, bytes]]) -> tuple[int, dict]:
     """A POST to the raw predict handler (inference.asgi_predict), in this process, as daphne hands it over."""
+    status, _, body = raw_predict_answer(headers)
+    return status, json.loads(body)
+
+
+def raw_predict_answer(headers: list[tuple[bytes, bytes]]) -> tuple[int, dict[str, str], bytes]:
+    """The status, headers (lower-case names) and body of ``raw_predict``'s POST."""
     sent: list[dict] = []
 
     async def receive() -> dict:
@@ -123,7 +129,7 @@ def raw_predict(headers: list[tuple[bytes, bytes]]) -> tuple[int, dict]:
 
     scope = {"type": "http", "path": "/v1/reflex/predict", "method": "POST", "headers": headers, "server": ("127.0.0.1", 8000)}
     asyncio.run(asgi_predict.application(scope, receive, send))
-    return sent[0]["status"], json.loads(sent[1]["body"])
+    return sent[0]["status"], {name.decode(): value.decode() for name, value in sent[0]["headers"]}, sent[1]["body"]
 
 
 @pytest.mark.parametrize(
@@ -146,3 +152,23 @@ def test_the_raw_predict_path_reads_x_forwarded_host_only_when_told(settings):
     assert raw_predict(proxied)[0] == 400
     settings.USE_X_FORWARDED_HOST = True
     assert raw_predict(proxied)[0] == 401
+
+
+def test_the_raw_predict_path_redirects_to_https_and_sends_hsts_as_django_does(settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_HSTS_SECONDS = 3600
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    host = [(b"host", b"127.0.0.1:8000")]
+    django_plain = Client().post("/v1/models", HTTP_HOST="127.0.0.1:8000")
+    status, headers, _ = raw_predict_answer(host)
+    assert (status, headers["location"]) == (301, "https://127.0.0.1:8000/v1/reflex/predict")
+    assert django_plain.status_code == 301 and django_plain["Location"] == "https://127.0.0.1:8000/v1/models"
+    assert "strict-transport-security" not in headers  # never over plain HTTP
+
+    django_secure = Client().get("/v1/models", HTTP_HOST="127.0.0.1:8000", HTTP_X_FORWARDED_PROTO="https")
+    status, headers, body = raw_predict_answer([*host, (b"x-forwarded-proto", b"https")])
+    assert (status, json.loads(body)["error"]["code"]) == (401, "invalid_api_key")
+    assert headers["strict-transport-security"] == django_secure["Strict-Transport-Security"] == "max-age=3600; includeSubDomains"
+    for name in ["X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy"]:
+        assert headers[name.lower()] == django_secure[name], name

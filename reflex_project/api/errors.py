@@ -59,14 +59,15 @@ class NotReady(ApiError):
 
 
 class MethodNotAllowed(ApiError):
-    """405, with the methods the path serves (the ``Allow`` header)."""
+    """405, with the methods the path serves (the ``Allow`` header): every path's 405 is this error,
+    rendered by ``response_for`` or, in a DRF view, ``exception_handler``."""
 
     status_code = 405
     default_code = "method_not_allowed"
 
-    def __init__(self, method: str, *, allowed: list[str] | None = None) -> None:
+    def __init__(self, method: str, *, allowed: list[str]) -> None:
         super().__init__(f'Method "{method}" not allowed.')
-        self.allowed = allowed  # None: the response gets its Allow header elsewhere (a DRF view's own)
+        self.allowed = allowed
 
 
 class UnsupportedMediaType(ApiError):
@@ -77,6 +78,10 @@ class UnsupportedMediaType(ApiError):
 class RequestTooLarge(ApiError):
     status_code = 413
     default_code = "request_too_large"
+
+
+def request_too_large(limit_bytes: int) -> RequestTooLarge:
+    return RequestTooLarge(f"Request body is larger than the {limit_bytes // (1024 * 1024)} MiB limit.")
 
 
 class RateLimited(ApiError):
@@ -98,7 +103,7 @@ def _add_headers(response: HttpResponse, error: ApiError) -> HttpResponse:
         response["Retry-After"] = str(error.retry_after)
     if isinstance(error, AuthenticationError):
         response["WWW-Authenticate"] = 'Bearer realm="api"'
-    if isinstance(error, MethodNotAllowed) and error.allowed is not None:
+    if isinstance(error, MethodNotAllowed):
         response["Allow"] = ", ".join(error.allowed)
     return response
 
@@ -118,10 +123,6 @@ def _from_drf(exc: drf_exceptions.APIException) -> ApiError:
         return InvalidRequest(f"Request body is not valid JSON: {exc.detail}", code="invalid_json")
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
         return UnsupportedMediaType("Send the body as JSON with 'Content-Type: application/json'.")
-    if isinstance(exc, drf_exceptions.MethodNotAllowed):
-        error = MethodNotAllowed("")  # a DRF view adds the Allow header itself
-        error.message = str(exc.detail)
-        return error
     if isinstance(exc, drf_exceptions.NotFound):
         return NotFound(str(exc.detail))
     error = InvalidRequest(str(exc.detail))
@@ -143,6 +144,8 @@ def to_api_error(exc: BaseException) -> ApiError | None:
 
 def exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's EXCEPTION_HANDLER: every error, expected or not, leaves as one JSON shape."""
+    if isinstance(exc, drf_exceptions.MethodNotAllowed):  # a DRF view's own refusal: its methods are the Allow header
+        exc = MethodNotAllowed(context["request"].method, allowed=context["view"].allowed_methods)
     error = to_api_error(exc)
     if error is None:
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
@@ -210,8 +213,7 @@ class ApiErrorMiddleware:
         if request.path == UPLOAD_PATH:  # a file and its multipart framing; the file itself is held to its limit as it is stored
             limit = settings.REFLEX_MAX_FILE_BYTES + UPLOAD_FRAMING_BYTES
         if length > limit:
-            limit_mib = limit // (1024 * 1024)
-            return response_for(RequestTooLarge(f"Request body is larger than the {limit_mib} MiB limit."))
+            return response_for(request_too_large(limit))
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

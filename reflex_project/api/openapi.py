@@ -5,9 +5,10 @@ drf-spectacular-sidecar's assets served from here: no CDN).
 - Every DRF view under ``/v1`` describes its operations with ``extend_schema`` beside its code; the
   bodies' shapes are schema-only serializers in each app's ``openapi.py`` (the views build their
   answers as plain dicts; the schemathesis run in the tests holds both to the same shape).
-- A path served by a plain Django view (predict and batch, which the raw ASGI handler serves too, and the
-  job events path, which also streams) names the DRF view class that describes it with
-  ``documented_by``; ``add_plain_views`` puts those operations into the document.
+- A path served by a plain Django view (the job events path, which also streams) names the DRF view
+  class that describes it with ``documented_by``; ``add_plain_views`` puts those operations into the
+  document. The predict paths, which no URL pattern serves (the raw ASGI handler,
+  ``inference.asgi_predict``), are described the same way and added by ``inference.openapi``'s hook.
 - Every error is one shape (``ErrorSerializer``, ``error_responses``), every request body refuses unknown
   fields (``refuse_unknown_fields``: ``additionalProperties: false``), and every operation but the
   document itself needs the bearer key (``ApiKeyScheme``).
@@ -101,14 +102,20 @@ def _plain_views(patterns: list, prefix: str):
             yield regex, pattern.callback, pattern.callback.openapi_view
 
 
+def described_endpoints(regex: str, view: Callable) -> list[tuple]:
+    """drf-spectacular's endpoints for ``view`` (marked with ``documented_by``) at ``regex``. A describing
+    class without a handler of its own for a method gets the view as that handler."""
+    view_class, methods = view.openapi_view
+    handlers = {method.lower(): staticmethod(view) for method in methods if not hasattr(view_class, method.lower())}
+    callback = type(view_class.__name__, (view_class,), handlers).as_view()
+    path = EndpointEnumerator().get_path_from_regex(regex)
+    return [(path, regex, method, callback) for method in methods]
+
+
 def add_plain_views(endpoints: list) -> list:
-    """drf-spectacular's preprocessing hook: the operations of the plain views, beside the DRF ones. A
-    describing class without a handler of its own for a method gets the plain view as that handler."""
-    enumerator = EndpointEnumerator()
-    for regex, view, (view_class, methods) in _plain_views(get_resolver().url_patterns, ""):
-        handlers = {method.lower(): staticmethod(view) for method in methods if not hasattr(view_class, method.lower())}
-        callback = type(view_class.__name__, (view_class,), handlers).as_view()
-        endpoints.extend((enumerator.get_path_from_regex(regex), regex, method, callback) for method in methods)
+    """drf-spectacular's preprocessing hook: the operations of the plain views, beside the DRF ones."""
+    for regex, view, _ in _plain_views(get_resolver().url_patterns, ""):
+        endpoints.extend(described_endpoints(regex, view))
     return endpoints
 
 

@@ -1,17 +1,20 @@
 """The contract published: ``GET /v1/openapi.json`` is a valid OpenAPI 3.1 document that describes every
-path under ``/v1`` (the URL resolver is walked, so a new path without a description fails here), every
-operation's key, answers and errors; ``/docs/`` renders it with assets served by Reflex itself."""
+path under ``/v1`` (the URL resolver is walked, and the raw predict handler's routes are added, so a new
+path without a description fails here), every operation's key, answers and errors; ``/docs/`` renders it
+with assets served by Reflex itself."""
 
 import json
 import re
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import EndpointEnumerator
 from drf_spectacular.validation import validate_schema
 from rest_framework.views import APIView
 
+from inference import asgi_predict
 from tests.api.inprocess import api_client
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +42,14 @@ def _api_patterns(patterns: list, prefix: str = ""):
                 yield path, pattern.callback
 
 
+def _served_paths():
+    """(path, methods) for every path under /v1: Django's URL patterns, then the raw predict handler's routes."""
+    for path, callback in _api_patterns(get_resolver().url_patterns):
+        yield path, _served_methods(callback)
+    for path in asgi_predict.ROUTES:
+        yield path, set(asgi_predict.ALLOWED_METHODS)
+
+
 def _served_methods(callback) -> set[str]:
     """The methods a path serves, as its view says: a DRF view's handlers, or a plain view's mark."""
     view_class = getattr(callback, "cls", None)
@@ -60,17 +71,18 @@ def test_every_reference_names_a_component(document: dict):
 
 
 def test_every_path_under_v1_and_each_method_it_serves_is_described(document: dict):
-    patterns = list(_api_patterns(get_resolver().url_patterns))
-    assert len(patterns) >= 10
+    served = list(_served_paths())
+    assert len(served) >= 10
+    assert {"/v1/reflex/predict", "/v1/reflex/synchronous_predict_batch"} <= {path for path, _ in served}
     missing = []
-    for path, callback in patterns:
+    for path, methods in served:
         described = {method.upper() for method in document["paths"].get(path, {}) if method != "parameters"}
-        missing += [f"{method} {path}" for method in sorted(_served_methods(callback) - described)]
+        missing += [f"{method} {path}" for method in sorted(methods - described)]
     assert not missing, f"served but not in /v1/openapi.json: {missing}"
 
 
 def test_the_document_describes_no_path_that_is_not_served(document: dict):
-    served = {path for path, _ in _api_patterns(get_resolver().url_patterns)}
+    served = {path for path, _ in _served_paths()}
     assert set(document["paths"]) <= served
 
 
@@ -121,6 +133,8 @@ def test_request_bodies_refuse_unknown_fields(document: dict):
 def test_the_raw_predict_path_and_the_event_stream_are_described_once(document: dict):
     predict = document["paths"]["/v1/reflex/predict"]
     assert set(predict) == {"post"}
+    assert predict["post"]["operationId"] == "predict"
+    assert document["paths"]["/v1/reflex/synchronous_predict_batch"]["post"]["operationId"] == "predictBatch"
     assert predict["post"]["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/PredictRequest"}
     assert "429" in predict["post"]["responses"] and "Retry-After" in predict["post"]["responses"]["429"]["headers"]
     events = document["paths"]["/v1/fine_tuning/jobs/{job_id}/events"]["get"]
@@ -161,3 +175,10 @@ def test_the_readme_links_the_reference_page_and_nothing_outside_the_repository(
     for link in links:
         if not link.startswith(("/", "#")):
             assert (README.parent / link.split("#", 1)[0]).exists(), link
+
+
+def test_the_management_command_writes_the_document_served(document: dict, tmp_path: Path):
+    """``manage.py spectacular`` (generated without a request) writes the document ``/v1/openapi.json`` serves."""
+    written = tmp_path / "openapi.json"
+    call_command("spectacular", "--file", str(written), "--format", "openapi-json", "--fail-on-warn")
+    assert json.loads(written.read_text()) == document

@@ -1,6 +1,6 @@
 """The predict endpoints (served beside Django, inference/asgi_predict.py) and the event stream keep
-the same edges as every other path: 401 before 405, ``Allow``, 415, unknown fields refused, and the
-rule for text, all as OpenAI-shaped JSON."""
+the same edges as every other path, over real HTTP: ``ALLOWED_HOSTS``, Django's security headers, 401
+before 405, ``Allow``, 415, unknown fields refused, and the rule for text, all as OpenAI-shaped JSON."""
 
 import json
 
@@ -17,6 +17,33 @@ PREDICT_PATHS = ["/reflex/predict", "/reflex/synchronous_predict_batch"]
 def _post(http: httpx.Client, path: str, body: dict) -> httpx.Response:
     """ASCII JSON, as the SDKs send it: a lone surrogate travels as its escape."""
     return http.post(path, content=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+
+
+SECURITY_HEADERS = ["X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy"]
+
+
+@pytest.mark.parametrize("path", PREDICT_PATHS)
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example"])
+def test_a_host_outside_allowed_hosts_is_a_400_before_the_key(service: Service, http: httpx.Client, path: str, host: str):
+    assert_error(http.post(path, json={"model": "jailbreak", "text": "hi"}, headers={"Host": host}), 400, code="invalid_host")
+    assert_error(httpx.post(f"{service.api_url}{path}", json={}, headers={"Host": host}), 400, code="invalid_host")
+
+
+@pytest.mark.parametrize("path", PREDICT_PATHS)
+def test_every_answer_carries_the_security_headers_django_adds_elsewhere(service: Service, http: httpx.Client, path: str):
+    django_answer = http.get("/models")
+    assert django_answer.status_code == 200
+    expected = {name: django_answer.headers[name] for name in SECURITY_HEADERS}
+    assert expected["X-Frame-Options"] == "DENY" and expected["X-Content-Type-Options"] == "nosniff"
+    answers = [
+        _post(http, path, {"model": "no-such-model", "text": "hi"} if path.endswith("predict") else {"requests": []}),  # a 4xx
+        http.get(path),  # 405
+        httpx.post(f"{service.api_url}{path}", json={}),  # 401
+        http.post(path, json={}, headers={"Host": "evil.example"}),  # 400
+    ]
+    for response in answers:
+        assert response.status_code >= 400
+        assert {name: response.headers.get(name) for name in SECURITY_HEADERS} == expected, (response.status_code, response.headers)
 
 
 @pytest.mark.parametrize("path", PREDICT_PATHS)

@@ -1,5 +1,6 @@
-"""The predict endpoints are served beside Django (inference/asgi_predict.py) with the key and the model
-names remembered for a few seconds; what a client sees is the same, and a revoked key stops within it."""
+"""The predict endpoints (served beside Django, inference/asgi_predict.py) remember the key and the model
+names for a few seconds (inference/lookup_cache.py): what a client sees is the same as on every other
+path, and a revoked key stops within the TTL."""
 
 import time
 import uuid

@@ -1,6 +1,6 @@
-"""What the predict path looks up in the database on every request, remembered in this process for
-``REFLEX_PREDICT_LOOKUP_TTL_S`` (at most 5 s): the API key a Bearer token authenticates as, and the
-version a model name serves for an account. Hot requests then touch no database at all.
+"""A TTL cache of what the predict path looks up in the database on every request, remembered in this
+process for ``REFLEX_PREDICT_LOOKUP_TTL_S`` (at most 5 s): the API key a Bearer token authenticates as,
+and the version a model name serves for an account. Hot requests then touch no database at all.
 
 Staleness is bounded by the TTL: a key revoked (or its user deactivated) anywhere, or a version
 trained by the worker process, is seen within it. Deleting a model, version or job in this process
@@ -19,9 +19,7 @@ from django.db.models.signals import post_delete, post_save
 
 from accounts.keys import hash_key
 from accounts.models import ApiKey
-from accounts.selectors import get_active_api_key
-from accounts.services import touch_api_key
-from reflex_project.api.errors import AuthenticationError
+from reflex_project.api.authentication import api_key_for, bearer_key
 
 MAX_ENTRIES = 10_000  # a bound, not an LRU: beyond it the table starts over
 
@@ -61,34 +59,17 @@ keys: TtlTable[ApiKey] = TtlTable()
 names: TtlTable[tuple[int, str]] = TtlTable()  # (account id, name) → (version id, stack)
 
 
-def bearer_key(header: str) -> str | None:
-    """The raw key of a well-formed ``Bearer`` header (the rules of ApiKeyAuthentication)."""
-    scheme, _, raw_key = header.partition(" ")
-    raw_key = raw_key.strip()
-    if scheme.lower() != "bearer" or not raw_key:
-        return None
-    return raw_key
-
-
 def cached_key(header: str) -> ApiKey | None:
+    """The key a well-formed ``Authorization`` header value names, when remembered (no database)."""
     raw_key = bearer_key(header)
     return keys.get(hash_key(raw_key)) if raw_key is not None else None
 
 
 def authenticate_key(header: str) -> ApiKey:
-    """The active key the header names (database; run in a database thread), remembered for the TTL.
-    Errors are ApiKeyAuthentication's."""
+    """``api_key_for`` (database; run in a database thread), its key remembered for the TTL."""
     generation = keys.generation
-    if not header:
-        raise AuthenticationError("Missing API key: send 'Authorization: Bearer <key>'.")
-    raw_key = bearer_key(header)
-    if raw_key is None:
-        raise AuthenticationError("Malformed Authorization header: expected 'Bearer <key>'.")
-    api_key = get_active_api_key(raw_key=raw_key)
-    if api_key is None:
-        raise AuthenticationError("Incorrect or revoked API key provided.")
-    touch_api_key(api_key=api_key)
-    keys.put(hash_key(raw_key), api_key, generation=generation)
+    api_key = api_key_for(header)
+    keys.put(hash_key(bearer_key(header)), api_key, generation=generation)
     return api_key
 
 
@@ -108,7 +89,7 @@ def connect_signals() -> None:
     from models_registry.models import Classifier, ClassifierVersion
 
     for model in (Classifier, ClassifierVersion, FineTuningJob):
-        post_delete.connect(_forget_names, sender=model, dispatch_uid=f"reflex-lookups-{model.__name__}")
-    post_save.connect(_forget_names, sender=ClassifierVersion, dispatch_uid="reflex-lookups-version-saved")
-    post_save.connect(_forget_keys, sender=ApiKey, dispatch_uid="reflex-lookups-key-saved")
-    post_delete.connect(_forget_keys, sender=ApiKey, dispatch_uid="reflex-lookups-key-deleted")
+        post_delete.connect(_forget_names, sender=model, dispatch_uid=f"reflex-lookup-cache-{model.__name__}")
+    post_save.connect(_forget_names, sender=ClassifierVersion, dispatch_uid="reflex-lookup-cache-version-saved")
+    post_save.connect(_forget_keys, sender=ApiKey, dispatch_uid="reflex-lookup-cache-key-saved")
+    post_delete.connect(_forget_keys, sender=ApiKey, dispatch_uid="reflex-lookup-cache-key-deleted")

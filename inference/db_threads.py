@@ -1,9 +1,10 @@
 """The database side of the predict path: a few threads that each keep one connection open.
 
-An async view reaches the ORM through threads. Django's own sync thread is shared by every sync view
-and closes its connection after each request (``CONN_MAX_AGE=0``), which would put a new Postgres
-connection on every prediction. These threads keep theirs (reads and the once-a-minute key touch
-only) and reconnect when a connection has gone bad.
+The raw predict handler (``inference.asgi_predict``) runs on the event loop and reaches the ORM
+through threads. Django's own sync thread is shared by every sync view and closes its connection
+after each request (``CONN_MAX_AGE=0``), which would put a new Postgres connection on every
+prediction. These threads keep theirs (reads and the once-a-minute key touch only) and reconnect
+when a connection has gone bad.
 """
 
 import asyncio
