@@ -12,6 +12,7 @@ asserts nothing.
 """
 
 import argparse
+import os
 import statistics
 import threading
 import sys
@@ -47,13 +48,14 @@ def wait(client: openai.OpenAI, job_id: str, statuses: set[str], timeout: float 
 
 
 def child_pids(job_id: str) -> list[int]:
+    """The job's training runs: the processes working in its run folder (``reflex-{job_id}-...``)."""
     pids = []
     for proc in Path("/proc").iterdir():
         try:
-            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
-        except (OSError, ValueError):
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
             continue
-        if "classifier_core.child" in cmdline and f"reflex-{job_id}-" in cmdline:
+        if Path(cwd).name.startswith(f"reflex-{job_id}-"):
             pids.append(int(proc.name))
     return pids
 

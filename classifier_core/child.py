@@ -1,9 +1,13 @@
-"""The training child process: ``python -m classifier_core.child SPEC_JSON OUTPUT_PATH``.
+"""One training run in a process of its own.
 
 Reads a spec (labels, mode, seed, threads, device, rows, optional base artifact), trains, writes the
-artifact bytes to OUTPUT_PATH and reports on stdout as JSON lines:
-``progress`` (a loss point), ``message`` (a lifecycle line), ``done`` (metrics) or ``error``.
-SIGTERM ends it at once with status 3 (the supervisor sends it when the run is no longer wanted).
+artifact bytes to OUTPUT_PATH and reports as JSON lines: ``progress`` (a loss point), ``message`` (a
+lifecycle line), ``done`` (metrics) or ``error``. SIGTERM ends it at once with status 3 (the
+supervisor sends it when the run is no longer wanted).
+
+A worker forks its runs from a fork server that has imported the training code once
+(``jobs.training_process`` calls ``run_forked``; the lines go over a pipe). The same run also starts
+as a program, ``python -m classifier_core.child SPEC_JSON OUTPUT_PATH``, with the lines on stdout.
 """
 
 import json
@@ -11,9 +15,12 @@ import os
 import signal
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 CANCELLED_EXIT_CODE = 3
+
+Emit = Callable[[dict[str, Any]], None]
 
 
 def _emit(message: dict[str, Any]) -> None:
@@ -29,7 +36,23 @@ def _on_sigterm(signum: int, frame: object) -> None:
     os._exit(CANCELLED_EXIT_CODE)
 
 
-def main(spec_path: str, output_path: str) -> int:
+def run_forked(spec_path: str, output_path: str, log_path: str, lines: Any) -> None:
+    """A run forked from the fork server: ``lines`` (the write end of a ``multiprocessing`` pipe) gets
+    the JSON lines, the log file everything written to stdout or stderr; the run works in the spec's
+    folder. Its exit status is ``main``'s, as the program's would be."""
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    os.chdir(Path(spec_path).parent)
+
+    def emit(message: dict[str, Any]) -> None:
+        lines.send_bytes(json.dumps(message).encode())
+
+    sys.exit(main(spec_path, output_path, emit=emit))
+
+
+def main(spec_path: str, output_path: str, *, emit: Emit = _emit) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     from classifier_core.quiet import silence_libraries
 
@@ -57,23 +80,23 @@ def main(spec_path: str, output_path: str) -> int:
                 "train_loss": round(float(progress.train_loss), 6)}
         if progress.valid_loss is not None:
             data["valid_loss"] = round(float(progress.valid_loss), 6)
-        _emit({"type": "progress", "data": data})
+        emit({"type": "progress", "data": data})
 
     try:
         model = train(
             training_spec,
             examples,
             on_progress=on_progress,
-            on_message=lambda text: _emit({"type": "message", "message": text}),
+            on_message=lambda text: emit({"type": "message", "message": text}),
         )
     except InsufficientData as short:
-        _emit({"type": "error", "code": "invalid_training_data", "message": str(short)})
+        emit({"type": "error", "code": "invalid_training_data", "message": str(short)})
         return 1
     except MemoryError:
-        _emit({"type": "error", "code": "out_of_memory", "message": "Training ran out of memory."})
+        emit({"type": "error", "code": "out_of_memory", "message": "Training ran out of memory."})
         return 1
     Path(output_path).write_bytes(to_bytes(model))
-    _emit({
+    emit({
         "type": "done",
         "labels": model.labels,
         "mode": model.mode,

@@ -1,7 +1,7 @@
 """Runs one claimed job: trains in a child process and relays what it reports to the database.
 
-The child (``python -m classifier_core.child``) has its own memory and CUDA context, so an OOM or a
-crash kills only it. This side heartbeats, polls for cancellation, and stops the child when the job
+The child (``classifier_core.child``, forked from the worker's training fork server:
+``jobs.training_process``) has its own memory and CUDA context, so an OOM or a crash kills only it. This side heartbeats, polls for cancellation, and stops the child when the job
 is no longer its own (cancelled, reaped, deleted) or has run past ``REFLEX_JOB_MAX_SECONDS`` (it then
 fails the job: nobody else knows why it ended).
 
@@ -14,12 +14,10 @@ removes the folders whose lock nobody holds.
 import fcntl
 import json
 import logging
-import os
 import queue
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,8 +35,8 @@ from jobs.events import record_event, record_metrics
 from jobs.models import JOB_ID_PREFIX, FineTuningJob, InputMode, JobInput, JobStatus
 from jobs.node_state import node_stopping
 from jobs.scheduler import Claim, reap_stale_jobs, release_job, retry_or_fail
-from reflex_project.lifetime import preexec_die_with_parent
 from jobs.synthesis import SynthesisError, SynthesisStopped, synthesise_rows
+from jobs.training_process import TrainingProcess
 from models_registry.models import ClassifierVersion
 from observability import metrics
 
@@ -109,7 +107,7 @@ def _heartbeat(claim: Claim) -> bool:
     )
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: TrainingProcess) -> None:
     """SIGTERM ends the child at once (classifier_core.child); SIGKILL if it has not gone after the grace period."""
     if process.poll() is not None:
         return
@@ -153,42 +151,32 @@ def _read_lines(stream, lines: "queue.Queue[str | None]") -> None:
 
 def run_child(claim: Claim, spec_path: Path, output_path: Path, stderr_path: Path) -> ChildReport:
     report = ChildReport()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with open(stderr_path, "wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "classifier_core.child", str(spec_path), str(output_path)],
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env=env,
-            cwd=settings.BASE_DIR,
-            preexec_fn=preexec_die_with_parent(),  # a killed worker leaves no training behind
-        )
-        lines: queue.Queue[str | None] = queue.Queue()
-        reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
-        reader.start()
-        next_beat = time.monotonic() + settings.REFLEX_JOB_HEARTBEAT_INTERVAL
-        deadline = time.monotonic() + settings.REFLEX_JOB_MAX_SECONDS
-        while True:
-            try:
-                line = lines.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                line = ""
-            if line is None:
-                break
-            if line:
-                _relay(line, claim, report)
-            if not report.stopped_by_us:
-                report.out_of_time = time.monotonic() > deadline
-                report.released = not report.out_of_time and node_stopping()
-                if report.out_of_time or report.released or not _still_ours(claim):
-                    report.stopped_by_us = True
-                    _stop(process)
-            if time.monotonic() >= next_beat:
-                _heartbeat(claim)
-                reap_stale_jobs()
-                next_beat = time.monotonic() + settings.REFLEX_JOB_HEARTBEAT_INTERVAL
-        report.returncode = process.wait()
+    process = TrainingProcess(spec_path, output_path, stderr_path)
+    lines: queue.Queue[str | None] = queue.Queue()
+    reader = threading.Thread(target=_read_lines, args=(process.read_lines(), lines), daemon=True)
+    reader.start()
+    next_beat = time.monotonic() + settings.REFLEX_JOB_HEARTBEAT_INTERVAL
+    deadline = time.monotonic() + settings.REFLEX_JOB_MAX_SECONDS
+    while True:
+        try:
+            line = lines.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            line = ""
+        if line is None:
+            break
+        if line:
+            _relay(line, claim, report)
+        if not report.stopped_by_us:
+            report.out_of_time = time.monotonic() > deadline
+            report.released = not report.out_of_time and node_stopping()
+            if report.out_of_time or report.released or not _still_ours(claim):
+                report.stopped_by_us = True
+                _stop(process)
+        if time.monotonic() >= next_beat:
+            _heartbeat(claim)
+            reap_stale_jobs()
+            next_beat = time.monotonic() + settings.REFLEX_JOB_HEARTBEAT_INTERVAL
+    report.returncode = process.wait()
     report.stderr_tail = stderr_path.read_text(errors="replace")[-2000:]
     return report
 

@@ -312,6 +312,9 @@ Q_CLUSTER["ALT_CLUSTERS"] = {
         "workers": REFLEX_TRAINING_SLOTS or max(1, REFLEX_CORES // max(1, REFLEX_TRAINING_THREADS)),
         "queue_limit": 1,
         "scheduler": False,
+        # A training worker forks its runs from a fork server of its own (jobs/training_process.py), and a
+        # daemonic process may not start one. Its runs still die with it (PR_SET_PDEATHSIG).
+        "daemonize_workers": False,
     },
 }
 if REDIS_URL:

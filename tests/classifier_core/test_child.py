@@ -1,6 +1,8 @@
-"""The training child (``python -m classifier_core.child``), run as the supervisor runs it."""
+"""The training run, started as a worker starts it: forked from the worker's training fork server
+(``jobs.training_process``), and as the ``python -m classifier_core.child`` program."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -8,13 +10,15 @@ import threading
 import time
 from pathlib import Path
 
-from tests.conftest import read_jsonl
+from jobs.training_process import TrainingProcess
+from tests.conftest import read_jsonl, tiny_rows
+from tests.jobs.processes import alive
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_sigterm_during_training_ends_the_child_at_once_and_it_writes_nothing(tmp_path):
-    rows = read_jsonl("support_tickets.jsonl")
+def _spec(folder: Path, rows: list[dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     spec = {
         "labels": sorted({row["label"] for row in rows}),
         "mode": "single_label",
@@ -24,21 +28,97 @@ def test_sigterm_during_training_ends_the_child_at_once_and_it_writes_nothing(tm
         "base_path": None,
         "rows": [[row["text"], [row["label"]]] for row in rows],
     }
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
-    output = tmp_path / "model.bin"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "classifier_core.child", str(tmp_path / "spec.json"), str(output)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    training = threading.Event()
+    (folder / "spec.json").write_text(json.dumps(spec))
+    return folder / "spec.json"
 
+
+def _started(run: TrainingProcess) -> int:
+    """The run's pid, once it exists (it starts in a thread of its own)."""
+    deadline = time.monotonic() + 60
+    while run.pid is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert run.pid is not None, "the run did not start"
+    return run.pid
+
+
+def _parent(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2:].split()[1])
+
+
+def _watch(lines, training: threading.Event, seen: list[dict]) -> threading.Thread:
     def read() -> None:
-        for line in child.stdout:
-            if json.loads(line)["type"] == "progress":
+        for line in lines:
+            message = json.loads(line)
+            seen.append(message)
+            if message["type"] == "progress":
                 training.set()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    return reader
+
+
+def test_forked_runs_train_from_one_fork_server_and_report_over_the_pipe(tmp_path):
+    parents = []
+    for name in ("first", "second"):
+        spec = _spec(tmp_path / f"reflex-{name}", tiny_rows())
+        run = TrainingProcess(spec, spec.parent / "model.bin", spec.parent / "stderr.log")
+        parents.append(_parent(_started(run)))
+        seen: list[dict] = []
+        reader = _watch(run.read_lines(), threading.Event(), seen)
+        assert run.wait(timeout=120) == 0, (spec.parent / "stderr.log").read_text()
+        reader.join(timeout=10)
+        assert seen[-1]["type"] == "done" and seen[-1]["labels"] == ["neg", "pos"], seen
+        assert (spec.parent / "model.bin").stat().st_size > 0
+    assert parents[0] == parents[1], "each run was forked from a fork server of its own"
+
+
+def test_sigterm_during_training_ends_a_forked_run_at_once_and_it_writes_nothing(tmp_path):
+    spec = _spec(tmp_path / "reflex-sigterm", read_jsonl("support_tickets.jsonl"))
+    output = spec.parent / "model.bin"
+    run = TrainingProcess(spec, output, spec.parent / "stderr.log")
+    training = threading.Event()
+    _watch(run.read_lines(), training, [])
+    try:
+        assert training.wait(timeout=120), "the run never reported a training step"
+        stopped = time.monotonic()
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=30) == 3
+        assert time.monotonic() - stopped < 0.5
+        assert not output.exists()
+    finally:
+        run.kill()
+
+
+def test_a_run_dies_with_its_fork_server(tmp_path):
+    """The worker's death closes the fork server's pipe, the fork server exits, and the kernel kills
+    the run (PR_SET_PDEATHSIG): no training is left behind a killed worker."""
+    spec = _spec(tmp_path / "reflex-orphan", read_jsonl("support_tickets.jsonl"))
+    run = TrainingProcess(spec, spec.parent / "model.bin", spec.parent / "stderr.log")
+    training = threading.Event()
+    _watch(run.read_lines(), training, [])
+    assert training.wait(timeout=120)
+    fork_server = _parent(_started(run))
+    try:
+        os.kill(fork_server, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while alive(run.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(run.pid)
+    finally:
+        run.kill()
+
+
+def test_sigterm_during_training_ends_the_program_at_once_and_it_writes_nothing(tmp_path):
+    spec = _spec(tmp_path / "program", read_jsonl("support_tickets.jsonl"))
+    output = tmp_path / "model.bin"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "classifier_core.child", str(spec), str(output)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    training = threading.Event()
+    _watch(child.stdout, training, [])
     try:
         assert training.wait(timeout=120), "the child never reported a training step"
         stopped = time.monotonic()

@@ -46,18 +46,29 @@ def ancestors(pid: int) -> list[int]:
     return chain
 
 
+def training_children(job_id: str) -> list[int]:
+    """The pids of the job's training runs now: the processes working in its run folder
+    (``reflex-{job_id}-...``; a run works there, and nothing else does)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if Path(cwd).name.startswith(f"reflex-{job_id}-") and alive(int(proc.name)):
+            pids.append(int(proc.name))
+    return pids
+
+
 def training_child(job_id: str, *, timeout: float, other_than: int | None = None) -> int:
-    """The pid of the job's training child (its spec path names the job)."""
+    """The pid of the job's training child, once it runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for proc in Path("/proc").iterdir():
-            try:
-                cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
-            except (OSError, ValueError):
-                continue
-            if "classifier_core.child" in cmdline and f"reflex-{job_id}-" in cmdline and int(proc.name) != other_than:
-                if alive(int(proc.name)):
-                    return int(proc.name)
+        pids = [pid for pid in training_children(job_id) if pid != other_than]
+        if pids:
+            return pids[0]
         time.sleep(0.05)
     raise AssertionError(f"no training child of {job_id} within {timeout} s")
 

@@ -6,12 +6,12 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import openai
 import pytest
 
 from tests.conftest import read_jsonl, tiny_rows, wait_for_job
+from tests.jobs.processes import training_children
 from tests.service import Service
 
 pytestmark = pytest.mark.e2e  # starts its own service
@@ -43,7 +43,7 @@ def any_broker(request, tmp_path_factory, orm_service) -> Iterator[Service]:
     if request.param == "orm":
         yield orm_service
         return
-    running = _service(tmp_path_factory, "redis", REDIS_URL=os.environ.get("REFLEX_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    running = _service(tmp_path_factory, "redis", REDIS_URL=os.environ.get("REFLEX_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"), REFLEX_QUEUE_NAME=f"reflex-sched-{os.getpid()}")
     yield running
     running.stop()
 
@@ -178,17 +178,10 @@ def test_a_task_delivered_twice_trains_once(orm_service: Service):
 
 
 def _training_child(job_id: str, *, timeout: float, gone: bool = False, other_than: int | None = None) -> int | bool:
-    """The pid of the job's training child (found through /proc), or, with gone=True, True once it has exited."""
+    """The pid of the job's training child, or, with gone=True, True once it has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pids = []
-        for proc in Path("/proc").iterdir():
-            try:
-                cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
-            except (OSError, ValueError):
-                continue
-            if "classifier_core.child" in cmdline and f"reflex-{job_id}-" in cmdline and int(proc.name) != other_than:
-                pids.append(int(proc.name))
+        pids = [pid for pid in training_children(job_id) if pid != other_than]
         if gone and not pids:
             return True
         if pids and not gone:

@@ -1,0 +1,131 @@
+"""Training runs forked from a fork server that has imported the training code once.
+
+A run started as a new program spends about 3-4 s of CPU importing torch, transformers' BERT code and
+scikit-learn before it reads a row: most of a small job. Each worker process starts, on its first run,
+a ``multiprocessing`` fork server that imports ``classifier_core.preload``; every run is then forked
+from it and starts training at once. The run is still a process of its own (its own memory and CUDA
+context: an OOM or a crash kills only it), works in its run's folder, and is stopped by signals as
+before. It dies with the fork server, and the fork server with the worker: a killed worker leaves no
+training behind.
+
+No Django here: the fork server and its runs import this module.
+"""
+
+import multiprocessing
+import multiprocessing.forkserver
+import os
+import signal
+import subprocess
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from classifier_core.child import run_forked
+from reflex_project.lifetime import die_with_parent
+
+PRELOAD = ["classifier_core.preload", "jobs.training_process"]
+START_FAILED = 1  # the exit status a run that could not be started reports (its log says why)
+_context = None
+
+
+def _fork_server() -> multiprocessing.context.ForkServerContext:
+    global _context
+    if _context is None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        _context = context
+    return _context
+
+
+def _run(fork_server_pid: int, spec_path: str, output_path: str, log_path: str, lines: Connection) -> None:
+    """The forked run: gone with the fork server (SIGKILL), then the training itself."""
+    die_with_parent(signal.SIGKILL, parent=fork_server_pid)
+    run_forked(spec_path, output_path, log_path, lines)
+
+
+class TrainingProcess:
+    """A forked run, with the part of ``subprocess.Popen``'s interface the supervisor uses.
+
+    It starts in a thread of its own: the first start in a worker waits seconds for the fork server's
+    imports, while the supervisor goes on heartbeating and watching for a cancel. A signal sent before
+    the run exists is delivered as soon as it does."""
+
+    def __init__(self, spec_path: Path, output_path: Path, log_path: Path) -> None:
+        context = _fork_server()
+        self.lines, writer = context.Pipe(duplex=False)
+        self.pid: int | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._start_failed = False
+        self._pending_signal: int | None = None
+        self._lock = threading.Lock()
+        self._started = threading.Event()
+        args = (context, str(spec_path), str(output_path), str(log_path), writer)
+        threading.Thread(target=self._start, args=args, name="training-start", daemon=True).start()
+
+    def _start(self, context, spec_path: str, output_path: str, log_path: str, writer: Connection) -> None:
+        process = None
+        try:
+            multiprocessing.forkserver.ensure_running()
+            fork_server_pid = multiprocessing.forkserver._forkserver._forkserver_pid  # the run dies with it
+            process = context.Process(target=_run, args=(fork_server_pid, spec_path, output_path, log_path, writer))
+            process.start()
+        except Exception:
+            process = None
+            with open(log_path, "a") as log:
+                log.write("The training run could not start:\n" + traceback.format_exc())
+        finally:
+            writer.close()  # the run holds the only write end: the reader sees EOF when it exits
+        with self._lock:
+            self._process = process
+            self._start_failed = process is None
+            self.pid = process.pid if process is not None else None
+            pending, self._pending_signal = self._pending_signal, None
+        self._started.set()
+        if pending is not None:
+            self.send_signal(pending)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.poll()
+
+    def poll(self) -> int | None:
+        if not self._started.is_set():
+            return None
+        return START_FAILED if self._process is None else self._process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._started.wait(timeout):
+            raise subprocess.TimeoutExpired("training run", timeout)
+        if self._process is None:
+            return START_FAILED
+        self._process.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if self._process.exitcode is None:
+            raise subprocess.TimeoutExpired("training run", timeout)
+        return self._process.exitcode
+
+    def send_signal(self, sig: int) -> None:
+        with self._lock:
+            if not self._started.is_set():
+                if self._pending_signal != signal.SIGKILL:
+                    self._pending_signal = sig
+                return
+        if self._process is not None and self._process.exitcode is None:
+            try:
+                os.kill(self._process.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def read_lines(self) -> Iterator[str]:
+        """Each JSON line the run sends, until it exits (none when it could not start)."""
+        while True:
+            try:
+                yield self.lines.recv_bytes().decode()
+            except (EOFError, OSError):
+                return
