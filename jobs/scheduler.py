@@ -114,6 +114,10 @@ def claim_job(*, job_id: str) -> Claim | None:
             .first()
         )
         slot = _free_slot(job.api_key_id, limit)
+        if slot is None or oldest != job_id:
+            # This task is spent (on an older job, or on nothing: no free slot): ``job_id`` has no task on its way any
+            # more, so the next wake dispatches it again rather than waiting out REDISPATCH_AFTER.
+            FineTuningJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(dispatched_at=None)
         if oldest is None or slot is None:
             return None
         token = secrets.token_hex(16)

@@ -36,6 +36,26 @@ def test_a_key_never_runs_more_than_three_and_jobs_start_in_creation_order():
     assert slots == [1, 2, 3]
 
 
+def test_a_task_spent_on_an_older_job_leaves_its_own_job_to_the_next_wake():
+    """A task claims its key's oldest queued job, not always the one it was sent for. That one must not
+    then wait out REDISPATCH_AFTER (30 s) believing a task is on its way: the next wake sends one."""
+    _, (older, newer) = _jobs(2)
+    FineTuningJob.objects.filter(pk__in=[older.pk, newer.pk]).update(dispatched_at=timezone.now())
+    assert scheduler.claim_job(job_id=newer.id).job_id == older.id
+    assert scheduler.admissible_job_ids() == [newer.id]
+    assert FineTuningJob.objects.filter(pk=newer.pk).values_list("dispatched_at", flat=True).get() is None
+    assert scheduler.wake() == [newer.id]
+
+
+def test_a_task_that_finds_no_free_slot_leaves_its_job_to_the_next_wake():
+    _, jobs = _jobs(4)
+    for job in jobs[:3]:
+        assert scheduler.claim_job(job_id=job.id) is not None
+    FineTuningJob.objects.filter(pk=jobs[3].pk).update(dispatched_at=timezone.now())
+    assert scheduler.claim_job(job_id=jobs[3].id) is None
+    assert FineTuningJob.objects.filter(pk=jobs[3].pk).values_list("dispatched_at", flat=True).get() is None
+
+
 def test_the_database_refuses_two_running_jobs_in_one_slot():
     _, jobs = _jobs(2)
     scheduler.claim_job(job_id=jobs[0].id)
