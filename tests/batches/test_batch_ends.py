@@ -2,11 +2,15 @@
 would pass the file limit ends ``failed`` with an ``output_too_large`` error (never retried); one whose
 completion window closes ends ``expired``, with a ``batch_expired`` line for every request not answered."""
 
+import subprocess
+import sys
+import time
+
 import openai
 import pytest
 
 from tests.batches.batch_requests import create_batch, file_lines, request_line, upload_requests, wait_for_batch
-from tests.service import Service
+from tests.service import ROOT, Service
 
 pytestmark = pytest.mark.e2e
 
@@ -15,7 +19,10 @@ FILE_LIMIT = 10_000  # bytes: 40 requests fit in an input file (about 5 KB), not
 
 @pytest.fixture(scope="module")
 def small_files(tmp_path_factory):
-    service = Service(workdir=tmp_path_factory.mktemp("batch-small-files"), extra_env={"REFLEX_MAX_FILE_BYTES": str(FILE_LIMIT)})
+    # One worker process: the second batch runs where the first loaded the model, not in a fresh process that loads it again.
+    service = Service(
+        workdir=tmp_path_factory.mktemp("batch-small-files"), extra_env={"REFLEX_MAX_FILE_BYTES": str(FILE_LIMIT)}, workers=1
+    )
     service.start()
     try:
         yield service
@@ -41,15 +48,29 @@ def test_a_batch_whose_output_would_pass_the_file_limit_fails_once_with_an_opena
 
 def test_an_expired_batch_keeps_its_answers_and_writes_batch_expired_for_the_rest(service: Service, client: openai.OpenAI):
     total = 3000
-    batch = create_batch(client, upload_requests(client, [request_line(i) for i in range(total)]))
-    running = wait_for_batch(client, batch.id, until={"in_progress"}, timeout=120)
-    while running.request_counts.completed == 0:
-        running = client.batches.retrieve(batch.id)
-    # The completion window closes now: the worker sees it before its next chunk.
-    service.manage(
-        "shell", "-c",
-        f"from django.utils import timezone; from batches.models import Batch; Batch.objects.filter(pk={batch.id!r}).update(expires_at=timezone.now())",
+    # A Django shell started now (a Django start takes seconds), that runs what it is sent once the batch is running.
+    shell = subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "-c", "import sys; exec(sys.stdin.read())"],
+        cwd=ROOT, env=service.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    try:
+        batch = create_batch(client, upload_requests(client, [request_line(i) for i in range(total)]))
+        running = wait_for_batch(client, batch.id, until={"in_progress"}, timeout=120)
+        deadline = time.monotonic() + 120  # polled, not spun: the web process and the worker share the machine's cores
+        while running.request_counts.completed == 0:
+            assert time.monotonic() < deadline, running
+            time.sleep(0.1)
+            running = client.batches.retrieve(batch.id)
+        # The completion window closes now: the worker sees it before its next chunk.
+        _, errors = shell.communicate(
+            f"from django.utils import timezone; from batches.models import Batch; Batch.objects.filter(pk={batch.id!r}).update(expires_at=timezone.now())",
+            timeout=60,
+        )
+        assert shell.returncode == 0, errors
+    finally:
+        if shell.poll() is None:
+            shell.kill()
+            shell.wait()
     done = wait_for_batch(client, batch.id, timeout=60)
     assert done.status == "expired" and done.expired_at and done.completed_at is None, done
     answered = done.request_counts.completed

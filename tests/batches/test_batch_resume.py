@@ -1,12 +1,16 @@
 """A worker killed mid-batch: another run takes the batch up after its last stored chunk, so the
 output holds every request exactly once, in input order."""
 
+import re
 import signal
+import subprocess
+import time
 
 import openai
 import pytest
 
 from tests.batches.batch_requests import create_batch, file_lines, request_line, upload_requests, wait_for_batch
+from tests.jobs import processes
 from tests.service import Service
 
 pytestmark = pytest.mark.e2e
@@ -14,26 +18,49 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def resumable(tmp_path_factory):
+    """A service with two worker nodes, started before its web server: one will take the batch and be killed,
+    the other's schedule (django-q2 looks at its schedules every 30 s from a cluster's start) takes the batch up,
+    without waiting for a node started after the kill."""
     # A run whose heartbeat is 5 s old counts as dead (60 s by default); the schedule wakes a new run.
-    service = Service(workdir=tmp_path_factory.mktemp("batch-resume"), extra_env={"REFLEX_BATCH_HEARTBEAT_TIMEOUT": "5"})
-    service.start(worker=False)
+    # One worker process per node (and training slot: no job trains here): two nodes start sooner on a small machine.
+    service = Service(workdir=tmp_path_factory.mktemp("batch-resume"), extra_env={"REFLEX_BATCH_HEARTBEAT_TIMEOUT": "5"}, workers=1)
+    service.start(worker=False, web=False)
     try:
-        yield service
+        nodes = [service.start_worker(), service.start_worker()]
+        service.start_web()
+        yield service, nodes
     finally:
         service.stop()
 
 
-def test_a_killed_workers_batch_resumes_without_losing_or_repeating_a_line(resumable: Service):
-    worker = resumable.start_worker()
-    client = openai.OpenAI(api_key=resumable.create_key("resume"), base_url=resumable.api_url, max_retries=0, timeout=60)
+def holder(service: Service, batch_id: str, nodes: list[subprocess.Popen], *, timeout: float = 30) -> subprocess.Popen:
+    """The worker node whose django-q2 worker runs the batch's task, read from the nodes' log (Q_LOG_LEVEL=INFO:
+    "<process> ready for work at <pid>", then "<process> processing batch <id> ...")."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = (service.workdir / "worker.log").read_text(errors="replace")
+        taken = re.search(rf"(Process-\w+) processing batch {re.escape(batch_id)}\b", log)
+        if taken:
+            pid = int(re.search(rf"{taken[1]} ready for work at (\d+)", log)[1])
+            [node] = [node for node in nodes if node.pid in processes.ancestors(pid)]
+            return node
+        assert time.monotonic() < deadline, log[-3000:]
+        time.sleep(0.1)
+
+
+def test_a_killed_workers_batch_resumes_without_losing_or_repeating_a_line(resumable):
+    service, nodes = resumable
+    client = openai.OpenAI(api_key=service.create_key("resume"), base_url=service.api_url, max_retries=0, timeout=60)
     batch = create_batch(client, upload_requests(client, [request_line(i) for i in range(400)]))
     running = wait_for_batch(client, batch.id, until={"in_progress"}, timeout=120)
+    deadline = time.monotonic() + 120  # polled, not spun: the web process and the worker share the machine's cores
     while running.request_counts.completed == 0:
+        assert time.monotonic() < deadline, running
+        time.sleep(0.1)
         running = client.batches.retrieve(batch.id)
-    resumable.stop_process(worker, signal.SIGKILL)
+    service.stop_process(holder(service, batch.id, nodes), signal.SIGKILL)
     stopped_at = client.batches.retrieve(batch.id).request_counts.completed
     assert 0 < stopped_at < 400
-    resumable.start_worker()
     done = wait_for_batch(client, batch.id, timeout=240)
     assert done.status == "completed" and done.request_counts.completed == 400
     assert [line["custom_id"] for line in file_lines(client, done.output_file_id)] == [f"req-{i}" for i in range(400)]

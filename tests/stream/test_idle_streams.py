@@ -93,7 +93,9 @@ def test_an_idle_stream_sends_heartbeat_comments_and_ends_promptly_on_cancel(idl
     assert beats[1] - beats[0] <= HEARTBEAT_SECONDS + 1.5
     assert [e["message"].split(":")[0] for e in events_of(watcher.received)] == ["Created fine-tuning job", "Job queued"]
 
-    watcher.wait_until(lambda got: len([f for f in got if f.is_heartbeat]) >= 3, timeout=3 * HEARTBEAT_SECONDS)
+    if time.monotonic() - [f.at for f in watcher.received if f.is_heartbeat][-1] > 0.5:  # the checks took a while
+        seen = len(beats)
+        watcher.wait_until(lambda got: len([f for f in got if f.is_heartbeat]) > seen, timeout=3 * HEARTBEAT_SECONDS)
     cancelled_at = time.monotonic()  # just after a heartbeat: with Redis, the next database check is far off
     assert http.post(f"/fine_tuning/jobs/{job_id}/cancel").json()["status"] == "cancelled"
     watcher.join(timeout=30)

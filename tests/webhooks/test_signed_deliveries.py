@@ -11,6 +11,7 @@ from standardwebhooks import Webhook
 
 from tests.conftest import read_jsonl, tiny_rows, wait_for_job
 from tests.service import Service
+from tests.webhooks.receiver import Receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # e2e: starts its own service
 
@@ -25,6 +26,20 @@ def hooks_service(tmp_path_factory):
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def retried(hooks_service):
+    """A job whose webhook's first attempt gets a 500, created as the module starts: its retry waits for
+    django-q2's scheduler, which looks at its schedules every 30 s, while the other tests run."""
+    user = f"hooks-retried-{uuid.uuid4().hex[:8]}"
+    client = openai.OpenAI(api_key=hooks_service.create_key(user), base_url=hooks_service.api_url, max_retries=0, timeout=60)
+    receiver = Receiver(statuses=[500]).start()
+    try:
+        job = create(client, tiny_rows(per_label=2), receiver.url)
+        yield user, job, receiver
+    finally:
+        receiver.stop()
 
 
 @pytest.fixture
@@ -92,11 +107,9 @@ def test_after_rotation_deliveries_are_signed_with_the_new_secret(hooks_service,
         Webhook(old).verify(received.body, received.headers)
 
 
-def test_a_failed_attempt_is_retried_by_the_worker_schedule_with_the_same_id(hooks_service, account, receiver):
-    """The first retry is due after about 5 s; django-q2 looks at its schedules every 30 s."""
-    user, client = account
-    receiver.statuses = [500]
-    job = create(client, tiny_rows(per_label=2), receiver.url)
+def test_a_failed_attempt_is_retried_by_the_worker_schedule_with_the_same_id(hooks_service, retried):
+    """The first retry is due after about 5 s; django-q2 looks at its schedules every 30 s (see ``retried``)."""
+    user, job, receiver = retried
     first, second = receiver.wait_for(2, timeout=120)
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
     assert json.loads(first.body) == json.loads(second.body)
