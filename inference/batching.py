@@ -305,7 +305,9 @@ _engine: BatchingEngine | None = None
 _engine_lock = threading.Lock()
 
 
-def get_engine() -> BatchingEngine:
+def get_engine(threads: ThreadPolicy | None = None) -> BatchingEngine:
+    """The process's engine. Its first caller picks its torch threads: ``threads``, else the web
+    process's policy (REFLEX_WEB_TORCH_THREADS*)."""
     global _engine
     with _engine_lock:
         if _engine is None:
@@ -316,7 +318,8 @@ def get_engine() -> BatchingEngine:
                 max_queue_rows=settings.REFLEX_BATCH_QUEUE_ROWS,
                 batch_rows=settings.REFLEX_BATCH_MAX_ROWS,
                 window_s=settings.REFLEX_BATCH_WINDOW_MS / 1000,
-                threads=ThreadPolicy(
+                threads=threads
+                or ThreadPolicy(
                     small=settings.REFLEX_WEB_TORCH_THREADS,
                     large=settings.REFLEX_WEB_TORCH_THREADS_LARGE,
                     large_pass_tokens=settings.REFLEX_WEB_LARGE_PASS_TOKENS,

@@ -4,10 +4,12 @@ batching engine, which runs the shared trunk once per text for every model asked
 import time
 from typing import Any
 
+from django.conf import settings
+
 from accounts.models import Account
 from classifier_core.prediction import Prediction, PreparedModel, TextTooLong
 from classifier_core.stack import STACK_ID
-from inference.batching import QueueFull, Row, RowResult, get_engine
+from inference.batching import QueueFull, Row, RowResult, ThreadPolicy, get_engine
 from inference import lookup_cache
 from inference.db_threads import in_db_thread
 from inference.model_cache import model_cache
@@ -237,6 +239,12 @@ def _body_models(*, account: Account, body: Any, known: dict[str, PreparedModel 
     return names, prepared, text, models is not None
 
 
+def _background_threads() -> ThreadPolicy:
+    """A worker's batch predictions: REFLEX_BATCH_TORCH_THREADS for every pass, whatever its size."""
+    threads = settings.REFLEX_BATCH_TORCH_THREADS
+    return ThreadPolicy(small=threads, large=threads)
+
+
 def predict_bodies(*, account: Account, bodies: list[Any]) -> list[dict[str, Any] | ApiError]:
     """Synchronous callers (a worker's batch predictions): each ``POST /v1/reflex/predict`` body's
     answer, or the error it alone answers with. The good ones go through the batching engine together,
@@ -254,7 +262,7 @@ def predict_bodies(*, account: Account, bodies: list[Any]) -> list[dict[str, Any
         answers.append(None)
         work.append((index, names, prepared, multi, Row(text, prepared)))
     try:
-        results = get_engine().predict_sync([row for *_, row in work]) if work else []
+        results = get_engine(threads=_background_threads()).predict_sync([row for *_, row in work]) if work else []
     except QueueFull:
         raise _queue_full() from None
     for (index, names, prepared, multi, _), result in zip(work, results):

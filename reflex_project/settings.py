@@ -239,6 +239,10 @@ REFLEX_REAP_SECONDS = env_float("REFLEX_REAP_SECONDS", 15.0)
 REFLEX_WEB_TORCH_THREADS = env_int("REFLEX_WEB_TORCH_THREADS", 1)  # a small prediction pass
 REFLEX_WEB_TORCH_THREADS_LARGE = env_int("REFLEX_WEB_TORCH_THREADS_LARGE", 2)  # a large one (inference/batching.py)
 REFLEX_WEB_LARGE_PASS_TOKENS = env_int("REFLEX_WEB_LARGE_PASS_TOKENS", 64)  # tokens x models that make a pass large
+# A worker's batch predictions (the Batch API) use this many torch threads in every pass. One: a second
+# thread would contend with the web process for its core, and a torch thread team short of a core waits
+# on it (docs/benchmarks.md, "Batch predictions").
+REFLEX_BATCH_TORCH_THREADS = env_int("REFLEX_BATCH_TORCH_THREADS", 1)
 REFLEX_TRAINING_THREADS = env_int("REFLEX_TRAINING_THREADS", 2)
 REFLEX_DEVICE = env_str("REFLEX_DEVICE", "")  # empty: CUDA when present, else CPU
 # The public rows three defaults also train on (`seed_reflexes --retrain`): <folder>/<name>/{train,test}.jsonl,

@@ -43,3 +43,27 @@ def test_small_passes_run_on_one_thread_and_large_ones_on_two(engine) -> None:
     for got in (alone[0], again[0][0]):
         assert max(abs(x - y) for x, y in zip(got.scores, expected.scores)) <= 1e-5
     assert len(many) == 40
+
+
+@pytest.mark.django_db
+def test_a_workers_batch_predictions_use_the_batch_threads_for_every_pass(monkeypatch, settings) -> None:
+    """A worker's engine (its first use is a Batch API chunk) runs every pass, large ones included, on
+    REFLEX_BATCH_TORCH_THREADS: a second thread would contend with the web process for its core."""
+    from accounts.services import create_api_key, get_or_create_user
+    from inference import batching
+    from inference.services import predict_bodies
+    from models_registry.defaults.seeding import seed_reflexes
+
+    seed_reflexes(shipped_only=True, say=lambda line: None)
+    settings.REFLEX_BATCH_TORCH_THREADS = 1
+    monkeypatch.setattr(batching, "_engine", None)  # a fresh process's
+    previous = torch.get_num_threads()
+    account = create_api_key(user=get_or_create_user(username="batch-threads")).api_key.account
+    try:
+        answers = predict_bodies(account=account, bodies=[{"model": "jailbreak", "text": f"{SHORT} {i}"} for i in range(40)])
+        engine = batching._engine
+        assert len(answers) == 40 and all(isinstance(answer, dict) for answer in answers), answers[:2]
+        assert (engine.threads.small, engine.threads.large) == (1, 1)
+        assert engine.threads_now == 1  # a 40-row pass is large: the web's engine would take two threads for it
+    finally:
+        torch.set_num_threads(previous)
