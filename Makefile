@@ -34,8 +34,9 @@ test-fast: install
 test-cluster: install
 	$(BIN)/python -m pytest -m cluster $(PYTEST_ARGS)
 
-# Lint (ruff.toml), the architecture's import contracts (.importlinter), and no model change without its migration.
+# Format and lint (ruff.toml), the architecture's import contracts (.importlinter), and no model change without its migration.
 lint: install
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run

@@ -30,9 +30,13 @@ class AccountAdmin(admin.ModelAdmin):
     inlines = [ApiKeyInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
-        return super().get_queryset(request).annotate(
-            _active_keys=Count("api_keys", filter=Q(api_keys__revoked_at__isnull=True), distinct=True),
-            _jobs=Count("jobs", distinct=True),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _active_keys=Count("api_keys", filter=Q(api_keys__revoked_at__isnull=True), distinct=True),
+                _jobs=Count("jobs", distinct=True),
+            )
         )
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -37,9 +37,7 @@ def get_or_create_user(*, username: str) -> AbstractBaseUser:
 def create_api_key(*, user: AbstractBaseUser, name: str = "") -> IssuedKey:
     account = get_or_create_account(user=user)
     raw_key = generate_key()
-    api_key = ApiKey.objects.create(
-        account=account, name=name[:100], prefix=visible_prefix(raw_key), key_hash=hash_key(raw_key)
-    )
+    api_key = ApiKey.objects.create(account=account, name=name[:100], prefix=visible_prefix(raw_key), key_hash=hash_key(raw_key))
     return IssuedKey(api_key=api_key, raw_key=raw_key)
 
 

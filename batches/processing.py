@@ -312,6 +312,4 @@ def _end(batch: Batch, *, expired: bool) -> None:
 
 def _joined_file(batch: Batch, field: str) -> StoredFile:
     name = "output" if field == "output" else "error"
-    return create_file(
-        account=batch.account, filename=f"{batch.id}_{name}.jsonl", purpose=FilePurpose.BATCH_OUTPUT, parts=_part_bytes(batch.id, field)
-    )
+    return create_file(account=batch.account, filename=f"{batch.id}_{name}.jsonl", purpose=FilePurpose.BATCH_OUTPUT, parts=_part_bytes(batch.id, field))

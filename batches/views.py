@@ -19,7 +19,10 @@ LIST_PARAMETERS = [
 
 class BatchListCreateView(ApiView):
     @extend_schema(
-        operation_id="listBatches", tags=TAGS, summary="List batches, newest first", parameters=LIST_PARAMETERS,
+        operation_id="listBatches",
+        tags=TAGS,
+        summary="List batches, newest first",
+        parameters=LIST_PARAMETERS,
         responses={200: openapi.BatchListSerializer, **error_responses(400)},
     )
     def get(self, request: Request) -> Response:
@@ -31,7 +34,9 @@ class BatchListCreateView(ApiView):
         return Response(list_envelope([batch_object(batch) for batch in batches], has_more=has_more))
 
     @extend_schema(
-        operation_id="createBatch", tags=TAGS, summary="Create a batch of predictions",
+        operation_id="createBatch",
+        tags=TAGS,
+        summary="Create a batch of predictions",
         request=openapi.BatchCreateSerializer,
         responses={200: OpenApiResponse(openapi.BatchSerializer, description="The batch, `validating`."), **error_responses(*WRITING_ERRORS, 404)},
     )
@@ -48,7 +53,10 @@ class BatchDetailView(ApiView):
 
 class BatchCancelView(ApiView):
     @extend_schema(
-        operation_id="cancelBatch", tags=TAGS, summary="Cancel a batch (keeps its answers so far)", request=None,
+        operation_id="cancelBatch",
+        tags=TAGS,
+        summary="Cancel a batch (keeps its answers so far)",
+        request=None,
         responses={200: openapi.BatchSerializer, **error_responses(400, 404)},
     )
     def post(self, request: Request, batch_id: str) -> Response:

@@ -87,7 +87,9 @@ def main() -> None:
 
     limits = raw_encoder_limits(load_encoder("cpu"), texts_per_batch=(64,), threads=(1, 2), seconds=3.0)
     raw, threads, size = max(limits.values())
-    print(f"batch of {args.requests} short texts, model {args.model}: status {batch.status}, {batch.request_counts.completed} answered, {batch.request_counts.failed} failed")
+    print(
+        f"batch of {args.requests} short texts, model {args.model}: status {batch.status}, {batch.request_counts.completed} answered, {batch.request_counts.failed} failed"
+    )
     print(f"| upload | {upload_s:.1f} s ({upload.bytes / 2**20:.1f} MiB) |")
     print(f"| answering (in_progress → finalizing) | {answered_s} s: {rate:.0f} rows/s |")
     print(f"| created → completed | {total_s} s |")

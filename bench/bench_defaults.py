@@ -56,9 +56,7 @@ from models_registry.defaults.training import evaluate_default  # noqa: E402
 
 def line(name: str, split: str, report: dict, seconds: float) -> str:
     macro = report.get("macro_f1", report.get("f1_score"))
-    labels = "  ".join(
-        f"{label} P {facts['precision'] or 0:.3f} R {facts['recall'] or 0:.3f}" for label, facts in report.get("per_label", {}).items()
-    )
+    labels = "  ".join(f"{label} P {facts['precision'] or 0:.3f} R {facts['recall'] or 0:.3f}" for label, facts in report.get("per_label", {}).items())
     return (
         f"| {name} | {split} | {report['rows']} | {report['accuracy']:.3f} | {macro:.3f} | "
         f"{report.get('calibration_error', 0):.3f} | {labels} | {seconds:.1f} |"

@@ -108,7 +108,9 @@ def capacity(rows_per_job: int) -> None:
     """A node sized by its cores (the production settings: 2 torch threads per run)."""
     workdir = Path(tempfile.mkdtemp(prefix="reflex-bench-capacity-"))
     service = Service(
-        workdir=workdir, workers=4, settings_module="reflex_project.settings",
+        workdir=workdir,
+        workers=4,
+        settings_module="reflex_project.settings",
         extra_env={"REFLEX_TRAINING_SLOTS": ""},
     )
     service.start()
@@ -163,7 +165,9 @@ def _while_training(http: httpx.Client, client: openai.OpenAI, job_ids: list[str
 
 def overhead() -> None:
     service = Service(
-        workdir=Path(tempfile.mkdtemp(prefix="reflex-bench-jobs-")), workers=4, settings_module="reflex_project.settings",
+        workdir=Path(tempfile.mkdtemp(prefix="reflex-bench-jobs-")),
+        workers=4,
+        settings_module="reflex_project.settings",
     ).start()
     try:
         client = openai.OpenAI(api_key=service.create_key("bench-jobs"), base_url=service.api_url, max_retries=0)

@@ -130,16 +130,12 @@ async def run(service: Service, args: argparse.Namespace) -> None:
     predict_key = service.create_key("bench-load-predict")
     creator_keys = [service.create_key(f"bench-load-create-{i}") for i in range(args.creators)]
     limits = httpx.Limits(max_connections=args.predictors + 8, max_keepalive_connections=args.predictors + 8)
-    async with httpx.AsyncClient(
-        base_url=service.api_url, headers={"Authorization": f"Bearer {predict_key}"}, timeout=120, limits=limits
-    ) as http:
+    async with httpx.AsyncClient(base_url=service.api_url, headers={"Authorization": f"Bearer {predict_key}"}, timeout=120, limits=limits) as http:
         text, windows = await long_text(http, args.windows)
         for _ in range(50):  # warm: the first passes of each shape build their kernels
             await http.post("/reflex/predict", json={"model": "jailbreak", "text": SHORT})
         tally = Tally()
-        creators = [
-            httpx.AsyncClient(base_url=service.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=120) for key in creator_keys
-        ]
+        creators = [httpx.AsyncClient(base_url=service.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=120) for key in creator_keys]
         started = time.monotonic()
         stop = started + args.seconds
         try:
@@ -156,8 +152,10 @@ async def run(service: Service, args: argparse.Namespace) -> None:
     ended = await drain(service, tally, args.drain)
 
     print(f"{args.seconds:.0f} s: {args.predictors} predict clients, 1 long text ({windows} windows), {args.creators} job creators")
-    print(f"short predictions: {len(tally.short_ms)} answered ({len(tally.short_ms) / elapsed:.0f}/s), "
-          f"p50 {percentile(tally.short_ms, 50):.1f} ms, p99 {percentile(tally.short_ms, 99):.1f} ms")
+    print(
+        f"short predictions: {len(tally.short_ms)} answered ({len(tally.short_ms) / elapsed:.0f}/s), "
+        f"p50 {percentile(tally.short_ms, 50):.1f} ms, p99 {percentile(tally.short_ms, 99):.1f} ms"
+    )
     if tally.long_ms:
         print(f"long text: {len(tally.long_ms)} answered, median {statistics.median(tally.long_ms):.0f} ms")
     print("answers: " + ", ".join(f"{name} x{count}" for name, count in sorted(tally.statuses.items())))

@@ -309,9 +309,7 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=1000, help="models served by one process")
     parser.add_argument("--requests", type=int, default=400, help="sequential requests for latency")
     parser.add_argument("--paired-rounds", type=int, default=3, help="rounds of 32 clients and the raw limit, in turn")
-    parser.add_argument(
-        "--no-lookup-cache", action="store_true", help="every key and model-name lookup from the database (REFLEX_PREDICT_LOOKUP_TTL_S=0)"
-    )
+    parser.add_argument("--no-lookup-cache", action="store_true", help="every key and model-name lookup from the database (REFLEX_PREDICT_LOOKUP_TTL_S=0)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a setting for the server (repeatable)")
     args = parser.parse_args()
     env = {"REFLEX_PREDICT_RATE": "1000000/s"}  # the per-key rate (600/s) is not what is measured here
@@ -394,8 +392,7 @@ def main() -> None:
         rows.append(
             (
                 f"{args.models} models in one process",
-                f"RSS {rss_before:.0f} -> {rss_after:.0f} MB; first predict p50 {percentile(cold, 50):.1f} ms, "
-                f"cached p50 {percentile(warm, 50):.1f} ms",
+                f"RSS {rss_before:.0f} -> {rss_after:.0f} MB; first predict p50 {percentile(cold, 50):.1f} ms, cached p50 {percentile(warm, 50):.1f} ms",
             )
         )
         loads = load_times(51)

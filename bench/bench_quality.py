@@ -140,9 +140,7 @@ def tfidf_lr(train_rows, test, labels, multi) -> tuple[np.ndarray, float]:
     from sklearn.pipeline import make_union
 
     started = time.perf_counter()
-    vectorizer = make_union(
-        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
-    )
+    vectorizer = make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True))
     x = vectorizer.fit_transform([row.text for row in train_rows])
     scores = linear(x, truth(train_rows, labels, multi), vectorizer.transform([row.text for row in test]), multi, 1.0, len(labels))
     return scores, time.perf_counter() - started

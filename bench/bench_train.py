@@ -100,9 +100,7 @@ def tfidf_baseline(train: list[dict], test: list[dict]) -> tuple[float, float, f
 
 def reflex_job(client: openai.OpenAI, service: Service, key: str, train: list[dict], test: list[dict], mode: str):
     started = time.perf_counter()
-    job = client.fine_tuning.jobs.create(
-        model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": train, "mode": mode}
-    )
+    job = client.fine_tuning.jobs.create(model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": train, "mode": mode})
     while job.status not in ("succeeded", "failed", "cancelled"):
         time.sleep(0.2)
         job = client.fine_tuning.jobs.retrieve(job.id)
@@ -110,6 +108,7 @@ def reflex_job(client: openai.OpenAI, service: Service, key: str, train: list[di
     if job.status != "succeeded":
         raise RuntimeError(f"job {job.id} {job.status}: {job.error}")
     with httpx.Client(base_url=service.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
+
         def predict(row: dict) -> dict:
             return http.post("/reflex/predict", json={"model": job.id, "text": row["text"]}).json()
 
@@ -145,8 +144,10 @@ def main(options: argparse.Namespace) -> None:
                 except RuntimeError as failure:
                     print(f"{name:<11} {len(train):>5}  reflex failed: {failure}", flush=True)
                     continue
-                print(f"{name:<11} {len(train):>5}  {'reflex (create→done)':<22} {wall:>8.1f} {accuracy:>9.3f} {f1:>7.3f}  "
-                      f"(held-out in job: {job.result})", flush=True)
+                print(
+                    f"{name:<11} {len(train):>5}  {'reflex (create→done)':<22} {wall:>8.1f} {accuracy:>9.3f} {f1:>7.3f}  (held-out in job: {job.result})",
+                    flush=True,
+                )
     finally:
         service.stop()
 

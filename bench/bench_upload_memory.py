@@ -60,7 +60,9 @@ def measure(label: str, url: str, pid: int, key: str, size: int) -> None:
     length = sum(len(part) for part in body(boundary, size))
     before, started = rss_mb(pid), time.monotonic()
     response = httpx.post(
-        f"{url}/files", content=body(boundary, size), timeout=900,
+        f"{url}/files",
+        content=body(boundary, size),
+        timeout=900,
         headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(length)},
     )
     upload_s, uploaded = time.monotonic() - started, rss_mb(pid)

@@ -66,7 +66,10 @@ def train_in_child(spec: dict, workdir: Path, tag: str) -> tuple[bytes, dict, fl
     started = time.perf_counter()
     finished = subprocess.run(
         [sys.executable, "-m", "classifier_core.child", str(spec_path), str(out_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     seconds = time.perf_counter() - started
     lines = [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
@@ -128,7 +131,12 @@ def main() -> None:
             artifact, done, seconds = train_in_child(spec_for(data, None if device is None else ("cpu" if args.cpu_dry_run else device)), workdir, tag)
             trained[name][device or accelerator] = from_bytes(artifact)
             metrics = done["metrics"]
-            rows.append((f"train {name} on {device or accelerator + ' (default)'}", f"{seconds:.1f} s (child process), held-out accuracy {metrics['accuracy']:.3f}, F1 {metrics['f1_score']:.3f}"))
+            rows.append(
+                (
+                    f"train {name} on {device or accelerator + ' (default)'}",
+                    f"{seconds:.1f} s (child process), held-out accuracy {metrics['accuracy']:.3f}, F1 {metrics['f1_score']:.3f}",
+                )
+            )
         probes = [row["text"] for row in read(name.replace(".jsonl", "_probes.jsonl"))]
         for source, model in trained[name].items():
             gap, same = compare(predictors[accelerator], predictors["cpu"], model, probes)

@@ -32,16 +32,23 @@ from tests.service import Service, free_port  # noqa: E402
 
 HEARTBEAT_TIMEOUT = 4
 ROWS = [{"text": f"{w} example number {i}", "label": label} for label, w in (("pos", "lovely great"), ("neg", "awful bad")) for i in range(8)]
-LONGER_ROWS = [{"text": f"{w} sentence {i} about the weather and the day", "label": label}
-               for label, w in (("pos", "lovely great"), ("neg", "awful bad")) for i in range(300)]
+LONGER_ROWS = [
+    {"text": f"{w} sentence {i} about the weather and the day", "label": label}
+    for label, w in (("pos", "lovely great"), ("neg", "awful bad"))
+    for i in range(300)
+]
 
 
 class Cluster:
     """One database (and Redis), web A and B, nodes 1 and 2 (each its own process tree and session)."""
 
     def __init__(self, workdir: Path, say: Callable[[str], None]) -> None:
-        env = {"REFLEX_JOB_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT), "REFLEX_JOB_HEARTBEAT_INTERVAL": "0.5",
-               "REFLEX_TRAINING_SLOTS": "1", "REFLEX_QUEUE_NAME": f"reflex-demo-{uuid.uuid4().hex[:8]}"}
+        env = {
+            "REFLEX_JOB_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
+            "REFLEX_JOB_HEARTBEAT_INTERVAL": "0.5",
+            "REFLEX_TRAINING_SLOTS": "1",
+            "REFLEX_QUEUE_NAME": f"reflex-demo-{uuid.uuid4().hex[:8]}",
+        }
         redis_url = os.environ.get("REDIS_URL") or os.environ.get("REFLEX_TEST_REDIS_URL")
         if redis_url:
             env["REDIS_URL"] = redis_url
@@ -60,10 +67,13 @@ class Cluster:
 
     def start(self) -> None:
         self.service.start(worker=False)
-        self.say(f"web A on {self.url_a} (database {self.service.database_url.rsplit('/', 1)[-1]}, "
-                 f"broker {'Redis' if 'REDIS_URL' in self.service.extra_env else 'the database'})")
-        self.service._spawn("web-b", [sys.executable, "-m", "reflex_project.web_server", "-b", "127.0.0.1", "-p", str(self.port_b),
-                                      "reflex_project.asgi:application"])
+        self.say(
+            f"web A on {self.url_a} (database {self.service.database_url.rsplit('/', 1)[-1]}, "
+            f"broker {'Redis' if 'REDIS_URL' in self.service.extra_env else 'the database'})"
+        )
+        self.service._spawn(
+            "web-b", [sys.executable, "-m", "reflex_project.web_server", "-b", "127.0.0.1", "-p", str(self.port_b), "reflex_project.asgi:application"]
+        )
         wait_until(lambda: _answers(self.url_b), 90, "web B")
         self.say(f"web B on {self.url_b}")
         for name in ("node-1", "node-2"):
@@ -81,8 +91,9 @@ class Cluster:
         return next((name for name, process in self.nodes.items() if process.pid == pid), "?")
 
     def job_nodes(self, job_ids: list[str]) -> dict[str, str]:
-        code = ("import json; from jobs.models import FineTuningJob as J; "
-                f"print(json.dumps(dict(J.objects.filter(pk__in={job_ids!r}).values_list('id', 'node'))))")
+        code = (
+            f"import json; from jobs.models import FineTuningJob as J; print(json.dumps(dict(J.objects.filter(pk__in={job_ids!r}).values_list('id', 'node'))))"
+        )
         names = json.loads(self.service.manage("shell", "-c", code).stdout.strip().splitlines()[-1])
         by_pid = {str(process.pid): name for name, process in self.nodes.items()}
         return {job_id: by_pid.get(node.rsplit("-", 1)[-1], node) for job_id, node in names.items()}
@@ -156,8 +167,13 @@ def run(say: Callable[[str], None] = print) -> dict:
         process.wait()
         say(f"   killed {holder}'s {len(tree)} processes while it trained {job_id}")
         job = wait_job(a[0], job_id, {"succeeded", "failed"})
-        found["survivor"] = {"status": job.status, "node": cluster.job_nodes([job_id])[job_id], "killed": holder,
-                             "seconds": round(time.monotonic() - killed, 1), "model": job.fine_tuned_model}
+        found["survivor"] = {
+            "status": job.status,
+            "node": cluster.job_nodes([job_id])[job_id],
+            "killed": holder,
+            "seconds": round(time.monotonic() - killed, 1),
+            "model": job.fine_tuned_model,
+        }
         found["survivor"]["messages"] = [e.message for e in a[0].fine_tuning.jobs.list_events(job_id, limit=100).data]
         say(f"   {job_id} {job.status} on {found['survivor']['node']}, {found['survivor']['seconds']} s after the kill")
 
@@ -180,16 +196,16 @@ def run(say: Callable[[str], None] = print) -> dict:
         job_id = create(b[1], ROWS, suffix="streamed")
 
         def follow() -> None:
-            with httpx.stream("GET", f"{cluster.url_b}/fine_tuning/jobs/{job_id}/events?stream=true",
-                              headers={"Authorization": f"Bearer {keys[1]}"}, timeout=300) as response:
+            with httpx.stream(
+                "GET", f"{cluster.url_b}/fine_tuning/jobs/{job_id}/events?stream=true", headers={"Authorization": f"Bearer {keys[1]}"}, timeout=300
+            ) as response:
                 lines.extend(response.iter_lines())
 
         follower = threading.Thread(target=follow, daemon=True)
         follower.start()
         follower.join(300)
         events = [json.loads(line[5:]) for line in lines if line.startswith("data:")]
-        found["stream"] = {"ended": not follower.is_alive(), "messages": [event["message"] for event in events],
-                           "node": cluster.job_nodes([job_id])[job_id]}
+        found["stream"] = {"ended": not follower.is_alive(), "messages": [event["message"] for event in events], "node": cluster.job_nodes([job_id])[job_id]}
         say(f"   {len(events)} events, last {events[-1]['message']!r}, trained on {found['stream']['node']}")
         http_b.close()
     finally:

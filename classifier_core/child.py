@@ -76,8 +76,7 @@ def main(spec_path: str, output_path: str, *, emit: Emit = _emit) -> int:
     )
 
     def on_progress(progress: Progress) -> None:
-        data = {"epoch": progress.epoch, "step": progress.step, "total_steps": progress.total_steps,
-                "train_loss": round(float(progress.train_loss), 6)}
+        data = {"epoch": progress.epoch, "step": progress.step, "total_steps": progress.total_steps, "train_loss": round(float(progress.train_loss), 6)}
         if progress.valid_loss is not None:
             data["valid_loss"] = round(float(progress.valid_loss), 6)
         emit({"type": "progress", "data": data})
@@ -96,24 +95,26 @@ def main(spec_path: str, output_path: str, *, emit: Emit = _emit) -> int:
         emit({"type": "error", "code": "out_of_memory", "message": "Training ran out of memory."})
         return 1
     Path(output_path).write_bytes(to_bytes(model))
-    emit({
-        "type": "done",
-        "labels": model.labels,
-        "mode": model.mode,
-        "stack": model.stack,
-        "metrics": model.metrics,
-        "trained_examples": model.trained_examples,
-        "label_issues": [
-            {
-                "row": issue.row,
-                "text": examples[issue.row].text,
-                "given": list(issue.given),
-                "suggested": list(issue.suggested),
-                "confidence": round(issue.confidence, 4),
-            }
-            for issue in model.label_issues
-        ],
-    })
+    emit(
+        {
+            "type": "done",
+            "labels": model.labels,
+            "mode": model.mode,
+            "stack": model.stack,
+            "metrics": model.metrics,
+            "trained_examples": model.trained_examples,
+            "label_issues": [
+                {
+                    "row": issue.row,
+                    "text": examples[issue.row].text,
+                    "given": list(issue.given),
+                    "suggested": list(issue.suggested),
+                    "confidence": round(issue.confidence, 4),
+                }
+                for issue in model.label_issues
+            ],
+        }
+    )
     return 0
 
 

@@ -62,15 +62,13 @@ def check_minimums(
     for label in labels:
         if counts[label] < min_per_label:
             raise InsufficientData(
-                f"label {label!r} has {counts[label]} example{'s' * (counts[label] != 1)}; "
-                f"at least {min_per_label} are needed",
+                f"label {label!r} has {counts[label]} example{'s' * (counts[label] != 1)}; at least {min_per_label} are needed",
                 label=label,
             )
         negatives = len(examples) - counts[label]
         if mode == MULTI_LABEL and negatives < min_per_label:
             raise InsufficientData(
-                f"label {label!r} is on {counts[label]} of {len(examples)} examples; at least "
-                f"{min_per_label} examples without it are needed",
+                f"label {label!r} is on {counts[label]} of {len(examples)} examples; at least {min_per_label} examples without it are needed",
                 label=label,
             )
 

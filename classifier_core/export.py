@@ -128,9 +128,7 @@ def facts(model: TrainedModel, *, name: str, version: int | None, num_layers: in
 
 def readme(info: dict, folder: str) -> str:
     lexical_line = (
-        "- `lexical.safetensors`: the lexical expert (TF-IDF over word and character n-grams, a linear layer), read with numpy.\n"
-        if info["lexical"]
-        else ""
+        "- `lexical.safetensors`: the lexical expert (TF-IDF over word and character n-grams, a linear layer), read with numpy.\n" if info["lexical"] else ""
     )
     return f"""# {info["name"]}{"" if info["version"] is None else f" (version {info['version']})"}, exported from Reflex
 

@@ -194,7 +194,7 @@ def read_texts(path: str) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Score texts with an exported Reflex; one JSON line per text.")
     parser.add_argument("texts", nargs="*", help="texts to score")
-    parser.add_argument("--input", help="a JSONL file of {\"text\": ...} lines (or JSON strings)")
+    parser.add_argument("--input", help='a JSONL file of {"text": ...} lines (or JSON strings)')
     parser.add_argument("--encoder", help="the base encoder: a folder or a hub id (default: see README.md)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
     args = parser.parse_args(argv)

@@ -66,7 +66,5 @@ def _multi_issues(probs: np.ndarray, truth: np.ndarray, labels: Sequence[str], t
         given = tuple(label for j, label in enumerate(labels) if truth[row, j])
         disputed = np.concatenate([1 - probs[row, missing], probs[row, extra]])
         given_scores = probs[row, truth[row]]
-        issues.append(
-            LabelIssue(row, given, suggested, float(disputed.max()), float(given_scores.min()) if len(given_scores) else 1.0)
-        )
+        issues.append(LabelIssue(row, given, suggested, float(disputed.max()), float(given_scores.min()) if len(given_scores) else 1.0))
     return sorted(issues, key=lambda issue: (-issue.confidence, issue.row))

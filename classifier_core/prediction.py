@@ -205,10 +205,7 @@ class Predictor:
         """``result[q][m]``: query q's m-th model, over all of the text's windows (logits averaged)."""
         counts = [self.window_count(query.ids) for query in queries]
         sums = self.logit_sums([Query(query.ids, query.models) for query in queries])
-        return [
-            [finish(model, total, count, query.text) for model, total in zip(query.models, totals)]
-            for query, totals, count in zip(queries, sums, counts)
-        ]
+        return [[finish(model, total, count, query.text) for model, total in zip(query.models, totals)] for query, totals, count in zip(queries, sums, counts)]
 
     def window_count(self, ids: list[int]) -> int:
         return len(self.encoder.window_starts(ids))

@@ -123,9 +123,7 @@ class Training:
         self.multi = spec.mode == MULTI_LABEL
         self.texts = [example.text for example in examples]
         config = recipe_config(spec, recipe, encoder)
-        self.adapter_run = AdapterRun(
-            encoder, spec.mode, list(spec.labels), recipe, config, hooks, torch.Generator().manual_seed(spec.seed)
-        )
+        self.adapter_run = AdapterRun(encoder, spec.mode, list(spec.labels), recipe, config, hooks, torch.Generator().manual_seed(spec.seed))
         folds = 10 if len(examples) <= recipe.small_fold_rows else recipe.folds if len(examples) <= recipe.fold_rows else 3
         self.folds = np.array(fold_ids(examples, labels=spec.labels, mode=spec.mode, folds=folds, seed=spec.seed))
         self.fold_count = folds
@@ -166,8 +164,7 @@ class Training:
         if issues:
             hooks.say(f"{len(issues)} training rows have a label the out-of-fold model confidently disputes")
         state = {
-            key: value.detach().to("cpu", torch.float32 if key in HEAD_KEYS else self.recipe.store_dtype).contiguous()
-            for key, value in chosen.state.items()
+            key: value.detach().to("cpu", torch.float32 if key in HEAD_KEYS else self.recipe.store_dtype).contiguous() for key, value in chosen.state.items()
         }
         if blend.lexical_weight:
             state.update(lexical.to_state())

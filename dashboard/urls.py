@@ -8,9 +8,7 @@ app_name = "dashboard"
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            template_name="dashboard/login.html", redirect_authenticated_user=True, next_page="dashboard:home"
-        ),
+        auth_views.LoginView.as_view(template_name="dashboard/login.html", redirect_authenticated_user=True, next_page="dashboard:home"),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="dashboard:login"), name="logout"),

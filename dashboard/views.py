@@ -81,9 +81,7 @@ def key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
 def jobs(request: HttpRequest) -> HttpResponse:
     account = account_of(request)
     try:
-        page_jobs, has_more = job_selectors.list_jobs(
-            account=account, after=request.GET.get("after") or None, limit=JOBS_PER_PAGE
-        )
+        page_jobs, has_more = job_selectors.list_jobs(account=account, after=request.GET.get("after") or None, limit=JOBS_PER_PAGE)
     except InvalidRequest:
         return redirect("dashboard:jobs")
     return render(request, "dashboard/jobs.html", {"jobs": page_jobs, "has_more": has_more})

@@ -36,7 +36,10 @@ class FileListCreateView(ApiView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        operation_id="listFiles", tags=TAGS, summary="List files, newest first", parameters=LIST_PARAMETERS,
+        operation_id="listFiles",
+        tags=TAGS,
+        summary="List files, newest first",
+        parameters=LIST_PARAMETERS,
         responses={200: openapi.FileListSerializer, **error_responses(400)},
     )
     def get(self, request: Request) -> Response:
@@ -49,7 +52,9 @@ class FileListCreateView(ApiView):
         return Response(list_envelope([file_object(stored) for stored in files], has_more=has_more))
 
     @extend_schema(
-        operation_id="createFile", tags=TAGS, summary="Upload a file",
+        operation_id="createFile",
+        tags=TAGS,
+        summary="Upload a file",
         request={"multipart/form-data": openapi.FileUploadSerializer},
         responses={200: OpenApiResponse(openapi.FileSerializer, description="The stored file."), **error_responses(*WRITING_ERRORS)},
     )
@@ -79,7 +84,9 @@ class FileContentView(ApiView):
         return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(
-        operation_id="downloadFile", tags=TAGS, summary="Download a file's bytes (streamed)",
+        operation_id="downloadFile",
+        tags=TAGS,
+        summary="Download a file's bytes (streamed)",
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **error_responses(404)},
     )
     def get(self, request: Request, file_id: str) -> StreamingHttpResponse:

@@ -29,7 +29,9 @@ def _names(**kwargs) -> serializers.ListField:
 
 def _text() -> serializers.CharField:
     return serializers.CharField(
-        min_length=1, max_length=settings.REFLEX_PREDICT_MAX_TEXT_CHARS, trim_whitespace=False,
+        min_length=1,
+        max_length=settings.REFLEX_PREDICT_MAX_TEXT_CHARS,
+        trim_whitespace=False,
         help_text="Not blank. Read whole, in overlapping windows, up to 65,536 tokens (beyond: `text_too_long`).",
     )
 
@@ -71,7 +73,9 @@ class PredictBatchRowSerializer(serializers.Serializer):
 
 class PredictBatchSerializer(serializers.Serializer):
     requests = PredictBatchRowSerializer(
-        many=True, min_length=1, max_length=MAX_BATCH_ROWS,
+        many=True,
+        min_length=1,
+        max_length=MAX_BATCH_ROWS,
         help_text="A bad row (missing id, unknown field, empty text, a model not ready) is answered with its own "
         "`error`; the other rows are answered. An unknown model anywhere fails the whole request (404).",
     )
@@ -88,7 +92,9 @@ class PredictBatchErrorSerializer(serializers.Serializer):
 
 
 class PredictBatchResultSerializer(serializers.Serializer):
-    results = PolymorphicProxySerializer("PredictBatchRowResult", [PredictBatchAnswerSerializer, PredictBatchErrorSerializer], resource_type_field_name=None, many=True)
+    results = PolymorphicProxySerializer(
+        "PredictBatchRowResult", [PredictBatchAnswerSerializer, PredictBatchErrorSerializer], resource_type_field_name=None, many=True
+    )
 
 
 PREDICT_ERRORS = error_responses(*WRITING_ERRORS, 404, 409, 429)

@@ -151,9 +151,7 @@ def predict_many_models(*, account: Account, models: list[str], text: str) -> di
     return _answer(models, prepared, result, started, multi=True)
 
 
-def _load_batch(
-    *, account: Account, rows: list[BatchRow], cached: dict[str, PreparedModel] | None = None
-) -> list[list[PreparedModel] | ApiError]:
+def _load_batch(*, account: Account, rows: list[BatchRow], cached: dict[str, PreparedModel] | None = None) -> list[list[PreparedModel] | ApiError]:
     """Each parsed row's models, or its own error (not ready, incompatible); an unknown model anywhere
     fails the whole request (ModelNotFound). With every name in ``cached`` it reads no database."""
     known: dict[str, PreparedModel | ApiError] = dict(cached or {})

@@ -41,9 +41,23 @@ class FineTuningJobAdmin(admin.ModelAdmin):
     inlines = [JobEventInline]
     actions = ["cancel_selected", "delete_selected_jobs"]
     fieldsets = (
-        (None, {"fields": (
-            "id", "status", "account", "api_key", "suffix", "model", "base_model", "labels", "mode", "input_mode",
-        )}),
+        (
+            None,
+            {
+                "fields": (
+                    "id",
+                    "status",
+                    "account",
+                    "api_key",
+                    "suffix",
+                    "model",
+                    "base_model",
+                    "labels",
+                    "mode",
+                    "input_mode",
+                )
+            },
+        ),
         ("Outcome", {"fields": ("trained_examples", "result", "error")}),
         ("Timing", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at", "attempts", "node")}),
         ("Delivery", {"fields": ("webhook_url", "seed")}),

@@ -18,8 +18,17 @@ from models_registry.models import Classifier, ClassifierVersion
 from models_registry.services import delete_versions
 
 VERSION_FIELDS = (
-    "classifier", "number", "job_id", "labels", "mode", "stack", "metrics", "trained_examples", "artifact_size",
-    "data_digest", "created_at",
+    "classifier",
+    "number",
+    "job_id",
+    "labels",
+    "mode",
+    "stack",
+    "metrics",
+    "trained_examples",
+    "artifact_size",
+    "data_digest",
+    "created_at",
 )
 
 
@@ -107,7 +116,15 @@ class ClassifierAdmin(admin.ModelAdmin):
 
 class ClassifierVersionAdmin(admin.ModelAdmin):
     list_display = (
-        "__str__", "owner", "mode", "trained_examples", "accuracy", "f1_score", "size", "stack", "created_at",
+        "__str__",
+        "owner",
+        "mode",
+        "trained_examples",
+        "accuracy",
+        "f1_score",
+        "size",
+        "stack",
+        "created_at",
     )
     list_filter = ("mode", "stack", ("classifier__account", admin.EmptyFieldListFilter))
     search_fields = ("classifier__name", "job_id", "classifier__account__user__username")

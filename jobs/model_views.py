@@ -64,7 +64,7 @@ class ModelExportView(ApiView):
         "labels, mode, thresholds, the lexical expert and blend, and a predict.py needing torch, transformers and peft",
         parameters=[MODEL],
         responses={
-            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The archive (docs/api.md, \"Export a model\")."),
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description='The archive (docs/api.md, "Export a model").'),
             **error_responses(400, 404, 409),
         },
     )

@@ -43,9 +43,7 @@ class FineTuningJob(models.Model):
     api_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs")
     model = models.CharField(max_length=64, default=BASE_MODEL_NAME)
     base_model = models.CharField(max_length=100, null=True, blank=True)
-    base_version = models.ForeignKey(
-        "models_registry.ClassifierVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    base_version = models.ForeignKey("models_registry.ClassifierVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     suffix = models.CharField(max_length=64, null=True, blank=True, db_index=True)
     labels = models.JSONField(default=list)
     mode = models.CharField(max_length=16, default="single_label")

@@ -82,21 +82,22 @@ class JobCreateSerializer(serializers.Serializer):
         help_text=f"The name the model is served under (else the job id); not starting with `ftjob-`, not `{BASE_MODEL_NAME}`.",
     )
     base_model = serializers.CharField(
-        min_length=1, max_length=100, required=False, allow_null=True, trim_whitespace=False,
+        min_length=1,
+        max_length=100,
+        required=False,
+        allow_null=True,
+        trim_whitespace=False,
         help_text="Warm start from one of your models (name or job id) or a default Reflex.",
     )
     seed = serializers.IntegerField(min_value=0, max_value=MAX_SEED, required=False, allow_null=True)
-    webhook_url = serializers.CharField(
-        min_length=1, max_length=2048, required=False, allow_null=True, help_text="An `https` URL told when the job ends."
-    )
+    webhook_url = serializers.CharField(min_length=1, max_length=2048, required=False, allow_null=True, help_text="An `https` URL told when the job ends.")
     training_file = serializers.CharField(
-        required=False, allow_null=True,
+        required=False,
+        allow_null=True,
         help_text="A file id (`file-...`, purpose `fine-tune`): the rows. Beside an inline input, a value that is not a "
         "file id is tolerated and ignored (SDK callers once had to send one).",
     )
-    validation_file = serializers.CharField(
-        max_length=100, required=False, allow_null=True, help_text="A file id: what `result` is measured on."
-    )
+    validation_file = serializers.CharField(max_length=100, required=False, allow_null=True, help_text="A file id: what `result` is measured on.")
     integrations = AnyValue(required=False, help_text="Tolerated and ignored.")
     metadata = AnyValue(required=False, help_text="Tolerated and ignored.")
 

@@ -39,9 +39,7 @@ class Claim:
 
 def _free_slots_by_key() -> dict[int | None, int]:
     limit = settings.REFLEX_MAX_RUNNING_JOBS_PER_KEY
-    running = (
-        FineTuningJob.objects.filter(status=JobStatus.RUNNING).values("api_key_id").annotate(n=Count("id"))
-    )
+    running = FineTuningJob.objects.filter(status=JobStatus.RUNNING).values("api_key_id").annotate(n=Count("id"))
     used = {row["api_key_id"]: row["n"] for row in running}
     return defaultdict(lambda: limit, {key: max(0, limit - n) for key, n in used.items()})
 
@@ -65,13 +63,9 @@ def wake(*, redispatch_all: bool = False) -> list[str]:
     dispatched = []
     stale = timezone.now() if redispatch_all else timezone.now() - REDISPATCH_AFTER
     for job_id in admissible_job_ids():
-        fresh = FineTuningJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).filter(
-            Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale)
-        )
+        fresh = FineTuningJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale))
         if fresh.update(dispatched_at=timezone.now()):
-            async_task(
-                "jobs.tasks.run_job", job_id, task_name=f"run {job_id}", group="training", cluster=settings.REFLEX_TRAINING_CLUSTER
-            )
+            async_task("jobs.tasks.run_job", job_id, task_name=f"run {job_id}", group="training", cluster=settings.REFLEX_TRAINING_CLUSTER)
             dispatched.append(job_id)
     return dispatched
 
@@ -81,9 +75,7 @@ def wake_after_commit() -> None:
 
 
 def _free_slot(api_key_id: int | None, limit: int) -> int | None:
-    taken = set(
-        FineTuningJob.objects.filter(api_key_id=api_key_id, status=JobStatus.RUNNING).values_list("running_slot", flat=True)
-    )
+    taken = set(FineTuningJob.objects.filter(api_key_id=api_key_id, status=JobStatus.RUNNING).values_list("running_slot", flat=True))
     return next((slot for slot in range(1, limit + 1) if slot not in taken), None)
 
 
@@ -108,10 +100,7 @@ def claim_job(*, job_id: str) -> Claim | None:
             return None
         Account.objects.select_for_update(no_key=True).filter(pk=job.account_id).first()
         oldest = (
-            FineTuningJob.objects.filter(api_key_id=job.api_key_id, status=JobStatus.QUEUED)
-            .order_by("created_at", "id")
-            .values_list("id", flat=True)
-            .first()
+            FineTuningJob.objects.filter(api_key_id=job.api_key_id, status=JobStatus.QUEUED).order_by("created_at", "id").values_list("id", flat=True).first()
         )
         slot = _free_slot(job.api_key_id, limit)
         if slot is None or oldest != job_id:

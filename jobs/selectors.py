@@ -21,9 +21,7 @@ def list_jobs(*, account: Account, after: str | None, limit: int) -> tuple[list[
         cursor = FineTuningJob.objects.filter(account=account, pk=after).values("created_at", "id").first()
         if cursor is None:
             raise InvalidRequest(f"'after' names no job of yours: {after!r}.", param="after")
-        jobs = jobs.filter(
-            Q(created_at__lt=cursor["created_at"]) | Q(created_at=cursor["created_at"], id__lt=cursor["id"])
-        )
+        jobs = jobs.filter(Q(created_at__lt=cursor["created_at"]) | Q(created_at=cursor["created_at"], id__lt=cursor["id"]))
     page = list(jobs[: limit + 1])
     return page[:limit], len(page) > limit
 

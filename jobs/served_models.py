@@ -61,8 +61,7 @@ def resolve_base_model(*, account: Account, name: str) -> ClassifierVersion:
         raise BaseModelNotFound(f"No model of yours or default Reflex is named {name!r}.", param="base_model")
     if version.stack != STACK_ID:
         raise BaseModelIncompatible(
-            f"Base model {name!r} was trained on an older training stack ({version.stack}); retrain it once "
-            "from scratch to use it as a base.",
+            f"Base model {name!r} was trained on an older training stack ({version.stack}); retrain it once from scratch to use it as a base.",
             param="base_model",
         )
     return version

@@ -75,9 +75,7 @@ def create_job(*, api_key: ApiKey, request: JobRequest) -> FineTuningJob:
     Rows that are well-formed but short of the minimums give a job that fails at once (docs/api.md, "Create a job").
     """
     if request.input_mode != InputMode.TRAINING_DATA and not provider_configured():
-        raise SynthesisUnavailable(
-            "Data synthesis is not available on this server: no provider is configured.", param=request.input_mode
-        )
+        raise SynthesisUnavailable("Data synthesis is not available on this server: no provider is configured.", param=request.input_mode)
     account = api_key.account
     read_job_files(account=account, request=request)
     base_version = resolve_base_model(account=account, name=request.base_model) if request.base_model else None
@@ -127,9 +125,7 @@ def cancel_job(*, job: FineTuningJob, by: str = "api") -> FineTuningJob:
     with transaction.atomic():
         locked = FineTuningJob.objects.select_for_update().get(pk=job.pk)
         if locked.is_terminal:
-            raise JobNotCancellable(
-                f"Job {locked.id} is already {locked.status} and cannot be cancelled.", param="fine_tuning_job_id"
-            )
+            raise JobNotCancellable(f"Job {locked.id} is already {locked.status} and cannot be cancelled.", param="fine_tuning_job_id")
         _finish(locked, status=JobStatus.CANCELLED, message=f"Job cancelled (by {by})", level=EventLevel.WARN)
     return locked
 

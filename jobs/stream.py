@@ -128,9 +128,7 @@ async def _follow(job_id: str, cursor: _Cursor, layer: Any | None) -> AsyncItera
         if layer is not None:
             waiting["message"] = asyncio.ensure_future(layer.receive(channel))
         while not cursor.finished:
-            done, _ = await asyncio.wait(
-                waiting.values(), timeout=cursor.until_heartbeat(), return_when=asyncio.FIRST_COMPLETED
-            )
+            done, _ = await asyncio.wait(waiting.values(), timeout=cursor.until_heartbeat(), return_when=asyncio.FIRST_COMPLETED)
             if not done:
                 yield HEARTBEAT
                 continue
@@ -199,9 +197,7 @@ async def open_job_event_stream(*, account: Account, job_id: str, after_event_id
     """The streaming response, or (before any byte is sent) 404 for a job the account does not own
     and 400 for an unknown ``after_event_id``."""
     await sync_to_async(_check_stream, thread_sensitive=False)(account, job_id, after_event_id)
-    response = StreamingHttpResponse(
-        job_event_stream(job_id, after_event_id=after_event_id), content_type="text/event-stream"
-    )
+    response = StreamingHttpResponse(job_event_stream(job_id, after_event_id=after_event_id), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
     return response

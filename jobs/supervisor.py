@@ -100,11 +100,7 @@ def _still_ours(claim: Claim) -> bool:
 
 
 def _heartbeat(claim: Claim) -> bool:
-    return bool(
-        FineTuningJob.objects.filter(pk=claim.job_id, status=JobStatus.RUNNING, run_token=claim.run_token).update(
-            heartbeat_at=timezone.now()
-        )
-    )
+    return bool(FineTuningJob.objects.filter(pk=claim.job_id, status=JobStatus.RUNNING, run_token=claim.run_token).update(heartbeat_at=timezone.now()))
 
 
 def _stop(process: TrainingProcess) -> None:
@@ -290,9 +286,7 @@ def supervise(claim: Claim) -> None:
                 release_job(job_id=claim.job_id, run_token=claim.run_token, message=RELEASED_MESSAGE)
             return  # else cancelled, deleted or reaped meanwhile: whoever ended it has recorded why
         except SynthesisError as failure:
-            services.fail_job(
-                job_id=claim.job_id, run_token=claim.run_token, code=failure.code, message=failure.message, param=failure.param
-            )
+            services.fail_job(job_id=claim.job_id, run_token=claim.run_token, code=failure.code, message=failure.message, param=failure.param)
             return
         spec_path = _write_spec(job, workdir, rows)
         output_path = workdir / "model.bin"

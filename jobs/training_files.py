@@ -39,8 +39,12 @@ def read_job_files(*, account: Account, request: JobRequest) -> None:
     if request.validation_file is not None:
         labels = request.labels or {label for _, row_labels in request.rows for label in row_labels}
         request.validation_rows = read_rows(
-            account=account, file_id=request.validation_file, param="validation_file", mode=request.mode,
-            allowed=set(labels), allowed_name="the job's labels",
+            account=account,
+            file_id=request.validation_file,
+            param="validation_file",
+            mode=request.mode,
+            allowed=set(labels),
+            allowed_name="the job's labels",
         )
 
 

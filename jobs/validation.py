@@ -136,9 +136,7 @@ def check_inferred_labels(rows: list[tuple[str, tuple[str, ...]]], *, param: str
     """Labels taken from the rows obey the limit on explicit ones (each label is checked in its row)."""
     inferred = {label for _, row_labels in rows for label in row_labels}
     if len(inferred) > settings.REFLEX_MAX_LABELS:
-        raise InvalidRequest(
-            f"'{param}' uses {len(inferred)} distinct labels; at most {settings.REFLEX_MAX_LABELS} are allowed.", param=param
-        )
+        raise InvalidRequest(f"'{param}' uses {len(inferred)} distinct labels; at most {settings.REFLEX_MAX_LABELS} are allowed.", param=param)
 
 
 def _row_labels(row: dict, *, mode: str, where: str) -> tuple[str, ...]:

@@ -75,6 +75,7 @@ class JobDetailView(ApiView):
 
 class JobCancelView(ApiView):
     body_methods = frozenset()  # an action: the path says it all
+
     @extend_schema(
         operation_id="cancelJob",
         tags=TAGS,
@@ -105,7 +106,9 @@ class JobEventsView(ApiView):
             *_page(1000, "An event id of this job (another is a 400)."),
             OpenApiParameter("stream", bool, description="`true`: Server-Sent Events (`text/event-stream`) instead of a page."),
             OpenApiParameter(
-                "Last-Event-ID", str, location=OpenApiParameter.HEADER,
+                "Last-Event-ID",
+                str,
+                location=OpenApiParameter.HEADER,
                 description="With `stream=true`: replay after this event of the job (as `after`); an unknown one is a 400.",
             ),
         ],

@@ -105,9 +105,7 @@ class Node:
     name: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     stop_requested: threading.Event = field(default_factory=threading.Event)
-    stop_file: Path = field(
-        default_factory=lambda: Path(tempfile.gettempdir()) / f"reflex-node-{os.getpid()}-{secrets.token_hex(4)}.stopping"
-    )
+    stop_file: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / f"reflex-node-{os.getpid()}-{secrets.token_hex(4)}.stopping")
 
     def _env(self, cluster: str) -> dict[str, str]:
         env = {**os.environ, "Q_CLUSTER_NAME": cluster, NODE_ENV: self.name, STOP_FILE_ENV: str(self.stop_file)}
@@ -218,7 +216,9 @@ class Node:
         finally:
             self.stop_file.unlink(missing_ok=True)
         logger.warning(
-            "worker node %s stopped in %.1f s%s", self.name, time.monotonic() - started,
+            "worker node %s stopped in %.1f s%s",
+            self.name,
+            time.monotonic() - started,
             f"; handed back {', '.join(released)}" if released else "",
         )
 

@@ -33,12 +33,8 @@ class DatabaseCollector:
         for status in JobStatus.values:
             jobs.add_metric([status], counted.get(status, 0))
         yield jobs
-        pending = Delivery.objects.filter(status=DeliveryStatus.PENDING).aggregate(
-            all=Count("id"), retrying=Count("id", filter=Q(attempt_count__gt=0))
-        )
-        yield GaugeMetricFamily(
-            "reflex_webhook_pending_deliveries", "Webhook deliveries not yet delivered nor given up.", value=pending["all"]
-        )
+        pending = Delivery.objects.filter(status=DeliveryStatus.PENDING).aggregate(all=Count("id"), retrying=Count("id", filter=Q(attempt_count__gt=0)))
+        yield GaugeMetricFamily("reflex_webhook_pending_deliveries", "Webhook deliveries not yet delivered nor given up.", value=pending["all"])
         yield GaugeMetricFamily(
             "reflex_webhook_retry_backlog",
             "Pending webhook deliveries whose last attempt failed, waiting for a retry.",

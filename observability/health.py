@@ -20,9 +20,7 @@ def check_redis() -> str:
     """The broker, event fan-out and cache, when ``REDIS_URL`` is set (else the database is the broker)."""
     import redis
 
-    client = redis.Redis.from_url(
-        settings.REDIS_URL, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
-    )
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS)
     try:
         client.ping()
     finally:

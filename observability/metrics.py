@@ -18,9 +18,7 @@ LONG_SECONDS = (1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 10800)
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # HTTP: Django's routes (observability.middleware) and the raw predict handler (inference.asgi_predict).
-HTTP_REQUESTS = Counter(
-    "reflex_http_requests", "HTTP requests answered, by route, method and status.", ["route", "method", "status"]
-)
+HTTP_REQUESTS = Counter("reflex_http_requests", "HTTP requests answered, by route, method and status.", ["route", "method", "status"])
 HTTP_SECONDS = Histogram(
     "reflex_http_request_duration_seconds",
     "Seconds from a request's arrival to its response headers, by route.",
@@ -31,35 +29,21 @@ HTTP_SECONDS = Histogram(
 # Predictions (inference.batching, inference.services).
 PREDICT_ROWS = Counter("reflex_predict_rows", "Rows (one text, its models) answered by the inference thread.")
 PREDICT_PASSES = Counter("reflex_predict_passes", "Forward passes run by the inference thread.")
-PREDICT_PASS_ROWS = Histogram(
-    "reflex_predict_pass_rows", "Rows in each forward pass.", buckets=(1, 2, 4, 8, 16, 32, 64, 128)
-)
-PREDICT_QUEUE_ROWS = Gauge(
-    "reflex_predict_queue_rows", "Rows waiting for the inference thread (live processes).", multiprocess_mode="livesum"
-)
-PREDICT_QUEUE_FULL = Counter(
-    "reflex_predict_queue_full", "Predict requests refused with 429 because the prediction queue was full."
-)
+PREDICT_PASS_ROWS = Histogram("reflex_predict_pass_rows", "Rows in each forward pass.", buckets=(1, 2, 4, 8, 16, 32, 64, 128))
+PREDICT_QUEUE_ROWS = Gauge("reflex_predict_queue_rows", "Rows waiting for the inference thread (live processes).", multiprocess_mode="livesum")
+PREDICT_QUEUE_FULL = Counter("reflex_predict_queue_full", "Predict requests refused with 429 because the prediction queue was full.")
 
 # The model cache (inference.model_cache).
-MODEL_CACHE_ENTRIES = Gauge(
-    "reflex_model_cache_entries", "Prepared model versions held in memory (live processes).", multiprocess_mode="livesum"
-)
-MODEL_CACHE_BYTES = Gauge(
-    "reflex_model_cache_bytes", "Bytes the cached versions' tensors hold (live processes).", multiprocess_mode="livesum"
-)
+MODEL_CACHE_ENTRIES = Gauge("reflex_model_cache_entries", "Prepared model versions held in memory (live processes).", multiprocess_mode="livesum")
+MODEL_CACHE_BYTES = Gauge("reflex_model_cache_bytes", "Bytes the cached versions' tensors hold (live processes).", multiprocess_mode="livesum")
 MODEL_CACHE_HITS = Counter("reflex_model_cache_hits", "Model look-ups answered from memory.")
 MODEL_CACHE_MISSES = Counter("reflex_model_cache_misses", "Model look-ups that had to load the version.")
 MODEL_CACHE_LOADS = Counter("reflex_model_cache_loads", "Versions read from the database and prepared.")
 MODEL_CACHE_EVICTIONS = Counter("reflex_model_cache_evictions", "Versions dropped to stay under REFLEX_MODEL_CACHE_BYTES.")
-MODEL_CACHE_LOAD_SECONDS = Histogram(
-    "reflex_model_cache_load_seconds", "Seconds to read and prepare one version.", buckets=SHORT_SECONDS
-)
+MODEL_CACHE_LOAD_SECONDS = Histogram("reflex_model_cache_load_seconds", "Seconds to read and prepare one version.", buckets=SHORT_SECONDS)
 
 # Jobs (jobs.supervisor, jobs.services); jobs by status are read from the database at scrape time.
-JOB_QUEUE_WAIT_SECONDS = Histogram(
-    "reflex_job_queue_wait_seconds", "Seconds from a job's creation to its first start on a worker.", buckets=LONG_SECONDS
-)
+JOB_QUEUE_WAIT_SECONDS = Histogram("reflex_job_queue_wait_seconds", "Seconds from a job's creation to its first start on a worker.", buckets=LONG_SECONDS)
 JOB_TRAINING_SECONDS = Histogram(
     "reflex_job_training_seconds",
     "Seconds each training child ran, by outcome (trained, failed, stopped).",
@@ -76,9 +60,7 @@ WEBHOOK_ATTEMPTS = Counter(
 )
 
 # Server-Sent Events (jobs.stream).
-SSE_STREAMS_OPEN = Gauge(
-    "reflex_sse_streams_open", "Job event streams open now (live processes).", multiprocess_mode="livesum"
-)
+SSE_STREAMS_OPEN = Gauge("reflex_sse_streams_open", "Job event streams open now (live processes).", multiprocess_mode="livesum")
 
 
 def method_label(method: str) -> str:

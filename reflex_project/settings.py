@@ -142,9 +142,7 @@ else:
 # Live job events: with Redis, each new event is published to a group per job (Redis
 # pub/sub) and open streams wait on it; without, streams poll the database cheaply.
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 REFLEX_STREAM_HEARTBEAT_SECONDS = env_float("REFLEX_STREAM_HEARTBEAT_SECONDS", 10.0)  # the API promises at most 15 s
 REFLEX_STREAM_POLL_SECONDS = env_float("REFLEX_STREAM_POLL_SECONDS", 1.0)  # without Redis
 # A web process stopping (SIGTERM, SIGINT) waits this long for its requests in flight (reflex_project/web_server.py).
@@ -155,9 +153,7 @@ REFLEX_WEBHOOK_ALLOW_HTTP = env_bool("REFLEX_WEBHOOK_ALLOW_HTTP", False)  # loca
 REFLEX_WEBHOOK_ALLOW_PRIVATE = env_bool("REFLEX_WEBHOOK_ALLOW_PRIVATE", False)  # tests only
 REFLEX_WEBHOOK_TIMEOUT_SECONDS = env_float("REFLEX_WEBHOOK_TIMEOUT_SECONDS", 15.0)
 # Delay before each retry after a failed attempt; then the delivery is marked failed.
-REFLEX_WEBHOOK_RETRY_SECONDS = [
-    int(part) for part in env_str("REFLEX_WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,36000,86400").split(",")
-]
+REFLEX_WEBHOOK_RETRY_SECONDS = [int(part) for part in env_str("REFLEX_WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,36000,86400").split(",")]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -339,8 +335,7 @@ REST_FRAMEWORK = {
 # The API's OpenAPI document (GET /v1/openapi.json) and its reference page (/docs/): reflex_project/api/openapi.py.
 SPECTACULAR_SETTINGS = {
     "TITLE": "Reflex API",
-    "DESCRIPTION": "OpenAI-compatible fine-tuning of small text classifiers, and predictions with them. "
-    "docs/api.md in the repository says the same in prose.",
+    "DESCRIPTION": "OpenAI-compatible fine-tuning of small text classifiers, and predictions with them. docs/api.md in the repository says the same in prose.",
     "VERSION": "1",
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": True,

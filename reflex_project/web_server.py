@@ -41,10 +41,7 @@ class GracefulServer(Server):
         reactor.callFromThread(self.drain)
 
     def in_flight(self) -> int:
-        return sum(
-            1 for details in self.connections.values()
-            if details.get("application_instance") is not None and not details["application_instance"].done()
-        )
+        return sum(1 for details in self.connections.values() if details.get("application_instance") is not None and not details["application_instance"].done())
 
     def drain(self) -> None:
         if self.draining_since is not None:

@@ -77,11 +77,7 @@ def tickets() -> list[dict]:
 
 def tiny_rows(labels: tuple[str, ...] = ("pos", "neg"), per_label: int = 5) -> list[dict]:
     words = {"pos": "lovely wonderful great", "neg": "awful terrible bad"}
-    return [
-        {"text": f"{words.get(label, label)} example number {i}", "label": label}
-        for label in labels
-        for i in range(per_label)
-    ]
+    return [{"text": f"{words.get(label, label)} example number {i}", "label": label} for label in labels for i in range(per_label)]
 
 
 def wait_for_job(client: openai.OpenAI, job_id: str, *, timeout: float = 180, until=TERMINAL):

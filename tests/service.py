@@ -139,9 +139,7 @@ class Service:
             conn.execute(f'DROP DATABASE IF EXISTS "{self._pg_name}" WITH (FORCE)')
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env(), capture_output=True, text=True, check=check
-        )
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env(), capture_output=True, text=True, check=check)
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "ab")
@@ -202,7 +200,12 @@ class Service:
         if self._key_maker is None or self._key_maker.poll() is not None:
             self._key_maker = subprocess.Popen(
                 [sys.executable, "manage.py", "create_api_key", "--stdin"],
-                cwd=ROOT, env=self.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                cwd=ROOT,
+                env=self.env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
             )
         self._key_maker.stdin.write(user + "\n")
         self._key_maker.stdin.flush()

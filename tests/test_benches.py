@@ -15,9 +15,7 @@ BENCHES_WITH_DATASETS = ["bench_defaults.py", "bench_precision.py", "bench_quali
 
 def _run(bench: str, *args: str, data_env: str) -> subprocess.CompletedProcess:
     env = {**os.environ, ENVIRONMENT_VARIABLE: data_env}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "bench" / bench), *args], env=env, capture_output=True, text=True, timeout=30
-    )
+    return subprocess.run([sys.executable, str(ROOT / "bench" / bench), *args], env=env, capture_output=True, text=True, timeout=30)
 
 
 @pytest.mark.parametrize("bench", BENCHES_WITH_DATASETS)

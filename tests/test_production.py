@@ -59,7 +59,10 @@ def test_check_deploy_is_clean_under_the_documented_production_environment(tmp_p
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=process_env(documented, tmp_path), capture_output=True, text=True,
+        cwd=ROOT,
+        env=process_env(documented, tmp_path),
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
@@ -77,9 +80,7 @@ def test_the_development_secret_key_is_refused_only_with_debug_off(settings):
 
 
 def test_the_web_process_refuses_to_start_on_it(tmp_path):
-    refused = subprocess.run(
-        [sys.executable, "-c", "import reflex_project.asgi"], cwd=ROOT, env=process_env({}, tmp_path), capture_output=True, text=True
-    )
+    refused = subprocess.run([sys.executable, "-c", "import reflex_project.asgi"], cwd=ROOT, env=process_env({}, tmp_path), capture_output=True, text=True)
     assert refused.returncode != 0
     assert "ImproperlyConfigured: SECRET_KEY is not set" in refused.stderr
 

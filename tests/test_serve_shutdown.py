@@ -28,7 +28,11 @@ def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Service]]:
     port = free_port()
     log = open(tmp_path / "serve.log", "wb")
     process = subprocess.Popen(
-        [sys.executable, "serve.py", "--port", str(port)], cwd=ROOT, env=database.env(), stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "serve.py", "--port", str(port)],
+        cwd=ROOT,
+        env=database.env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
         process_group=0,
         # Ctrl-C reaches a terminal's foreground job even when pytest runs where SIGINT is ignored (a background
         # job of a script): an ignored SIGINT is inherited, and serve.py would never see it.

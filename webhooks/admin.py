@@ -20,14 +20,33 @@ class DeliveryAttemptInline(admin.TabularInline):
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = (
-        "id", "event_type", "job_id", "account", "url", "status", "attempt_count", "last_status_code",
-        "next_attempt_at", "created_at",
+        "id",
+        "event_type",
+        "job_id",
+        "account",
+        "url",
+        "status",
+        "attempt_count",
+        "last_status_code",
+        "next_attempt_at",
+        "created_at",
     )
     list_filter = ("status", "event_type")
     search_fields = ("id", "job_id", "url", "account__user__username")
     readonly_fields = (
-        "id", "account", "job_id", "event_type", "url", "payload", "status", "attempt_count", "next_attempt_at",
-        "last_status_code", "last_error", "created_at", "finished_at",
+        "id",
+        "account",
+        "job_id",
+        "event_type",
+        "url",
+        "payload",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "last_status_code",
+        "last_error",
+        "created_at",
+        "finished_at",
     )
     inlines = [DeliveryAttemptInline]
     actions = ["redeliver"]

@@ -24,12 +24,7 @@ def is_public_address(address: IPAddress) -> bool:
         address = address.ipv4_mapped
     # `is_global` alone lets multicast through; spell out every class we refuse.
     return address.is_global and not (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
+        address.is_private or address.is_loopback or address.is_link_local or address.is_multicast or address.is_reserved or address.is_unspecified
     )
 
 

@@ -27,9 +27,7 @@ class Delivery(models.Model):
     event_type = models.CharField(max_length=64)
     url = models.CharField(max_length=2048)
     payload = models.JSONField()
-    status = models.CharField(
-        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
-    )
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True)
     attempt_count = models.PositiveIntegerField(default=0, help_text="attempts in the current round of retries")
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)

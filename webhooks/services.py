@@ -34,9 +34,7 @@ def _claim_lease() -> timedelta:
 
 
 def _queue_attempt_after_commit(delivery_id: str) -> None:
-    transaction.on_commit(
-        lambda: async_task(ATTEMPT_TASK, delivery_id, task_name=f"webhook {delivery_id}", group="webhooks")
-    )
+    transaction.on_commit(lambda: async_task(ATTEMPT_TASK, delivery_id, task_name=f"webhook {delivery_id}", group="webhooks"))
 
 
 def emit_webhook(*, account_id: int, job_id: str, event_type: str, url: str | None, occurred_at: datetime | None) -> Delivery | None:
@@ -67,9 +65,7 @@ def body_bytes(delivery: Delivery) -> bytes:
 
 
 def _claim(*, delivery_id: str, now: datetime) -> Delivery | None:
-    claimed = Delivery.objects.filter(
-        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + _claim_lease())
+    claimed = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now).update(next_attempt_at=now + _claim_lease())
     if not claimed:
         return None
     return Delivery.objects.select_related("account").get(pk=delivery_id)
@@ -103,9 +99,7 @@ def _conclude(*, delivery: Delivery, result: DeliveryResult, now: datetime) -> N
     else:
         delivery.next_attempt_at = now + timedelta(seconds=delays[delivery.attempt_count - 1])
         _schedule_retry(delivery=delivery, at=delivery.next_attempt_at)
-    delivery.save(
-        update_fields=["attempt_count", "last_status_code", "last_error", "status", "next_attempt_at", "finished_at"]
-    )
+    delivery.save(update_fields=["attempt_count", "last_status_code", "last_error", "status", "next_attempt_at", "finished_at"])
 
 
 def attempt_delivery(*, delivery_id: str, now: datetime | None = None) -> DeliveryAttempt | None:
@@ -132,8 +126,7 @@ def attempt_delivery(*, delivery_id: str, now: datetime | None = None) -> Delive
             next_attempt_at=delivery.next_attempt_at,
         )
     if not result.ok:
-        logger.info("webhook %s to %s: attempt %s failed: %s", delivery.id, delivery.url,
-                    delivery.attempt_count, result.status_code or result.error)
+        logger.info("webhook %s to %s: attempt %s failed: %s", delivery.id, delivery.url, delivery.attempt_count, result.status_code or result.error)
     return attempt
 
 
@@ -153,7 +146,5 @@ def redeliver(*, delivery: Delivery) -> None:
     """Sends the same event again (same ``webhook-id``) with a fresh round of retries."""
     now = timezone.now()
     with transaction.atomic():
-        Delivery.objects.filter(pk=delivery.pk).update(
-            status=DeliveryStatus.PENDING, attempt_count=0, next_attempt_at=now, finished_at=None
-        )
+        Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.PENDING, attempt_count=0, next_attempt_at=now, finished_at=None)
         _queue_attempt_after_commit(delivery.pk)

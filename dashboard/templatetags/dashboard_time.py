@@ -9,7 +9,7 @@ register = template.Library()
 
 @register.filter
 def ago(moment: datetime | None) -> str:
-    """"3 minutes ago", or "just now" inside the first minute (where timesince says "0 minutes")."""
+    """ "3 minutes ago", or "just now" inside the first minute (where timesince says "0 minutes")."""
     if moment is None:
         return ""
     if timezone.now() - moment < timedelta(minutes=1):

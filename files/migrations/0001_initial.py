@@ -7,47 +7,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StoredFile',
+            name="StoredFile",
             fields=[
-                ('id', models.CharField(default=files.models.new_file_id, editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('filename', models.CharField(max_length=255)),
-                ('purpose', models.CharField(choices=[('fine-tune', 'Fine Tune'), ('batch', 'Batch'), ('batch_output', 'Batch Output')], max_length=16)),
-                ('bytes', models.BigIntegerField(default=0)),
-                ('status', models.CharField(choices=[('uploaded', 'Uploaded'), ('processed', 'Processed'), ('error', 'Error')], default='processed', max_length=16)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='files', to='accounts.account')),
+                ("id", models.CharField(default=files.models.new_file_id, editable=False, max_length=40, primary_key=True, serialize=False)),
+                ("filename", models.CharField(max_length=255)),
+                ("purpose", models.CharField(choices=[("fine-tune", "Fine Tune"), ("batch", "Batch"), ("batch_output", "Batch Output")], max_length=16)),
+                ("bytes", models.BigIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(choices=[("uploaded", "Uploaded"), ("processed", "Processed"), ("error", "Error")], default="processed", max_length=16),
+                ),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("account", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="files", to="accounts.account")),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='FileChunk',
+            name="FileChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveIntegerField()),
-                ('data', models.BinaryField()),
-                ('file', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='files.storedfile')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("index", models.PositiveIntegerField()),
+                ("data", models.BinaryField()),
+                ("file", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="chunks", to="files.storedfile")),
             ],
             options={
-                'ordering': ['file', 'index'],
+                "ordering": ["file", "index"],
             },
         ),
         migrations.AddIndex(
-            model_name='storedfile',
-            index=models.Index(fields=['account', 'created_at'], name='file_account_created'),
+            model_name="storedfile",
+            index=models.Index(fields=["account", "created_at"], name="file_account_created"),
         ),
         migrations.AddConstraint(
-            model_name='filechunk',
-            constraint=models.UniqueConstraint(fields=('file', 'index'), name='file_chunk_index_unique'),
+            model_name="filechunk",
+            constraint=models.UniqueConstraint(fields=("file", "index"), name="file_chunk_index_unique"),
         ),
     ]

@@ -7,67 +7,86 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FineTuningJob',
+            name="FineTuningJob",
             fields=[
-                ('id', models.CharField(default=jobs.models.new_job_id, editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('model', models.CharField(default='morph-reflex-v1', max_length=64)),
-                ('base_model', models.CharField(blank=True, max_length=100, null=True)),
-                ('suffix', models.CharField(blank=True, db_index=True, max_length=64, null=True)),
-                ('labels', models.JSONField(default=list)),
-                ('mode', models.CharField(default='single_label', max_length=16)),
-                ('input_mode', models.CharField(choices=[('training_data', 'Training Data'), ('generate', 'Generate'), ('label_data', 'Label Data')], default='training_data', max_length=16)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], db_index=True, default='queued', max_length=16)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('dispatched_at', models.DateTimeField(blank=True, null=True)),
-                ('run_token', models.CharField(blank=True, default='', max_length=40)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('trained_examples', models.PositiveIntegerField(default=0)),
-                ('trained_tokens', models.BigIntegerField(blank=True, null=True)),
-                ('result', models.JSONField(blank=True, null=True)),
-                ('error', models.JSONField(blank=True, null=True)),
-                ('webhook_url', models.CharField(blank=True, max_length=2048, null=True)),
-                ('seed', models.IntegerField(default=0)),
-                ('estimated_finish', models.DateTimeField(blank=True, null=True)),
-                ('event_seq', models.PositiveIntegerField(default=0)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='accounts.account')),
-                ('api_key', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='jobs', to='accounts.apikey')),
+                ("id", models.CharField(default=jobs.models.new_job_id, editable=False, max_length=40, primary_key=True, serialize=False)),
+                ("model", models.CharField(default="morph-reflex-v1", max_length=64)),
+                ("base_model", models.CharField(blank=True, max_length=100, null=True)),
+                ("suffix", models.CharField(blank=True, db_index=True, max_length=64, null=True)),
+                ("labels", models.JSONField(default=list)),
+                ("mode", models.CharField(default="single_label", max_length=16)),
+                (
+                    "input_mode",
+                    models.CharField(
+                        choices=[("training_data", "Training Data"), ("generate", "Generate"), ("label_data", "Label Data")],
+                        default="training_data",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed"), ("cancelled", "Cancelled")],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("dispatched_at", models.DateTimeField(blank=True, null=True)),
+                ("run_token", models.CharField(blank=True, default="", max_length=40)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("trained_examples", models.PositiveIntegerField(default=0)),
+                ("trained_tokens", models.BigIntegerField(blank=True, null=True)),
+                ("result", models.JSONField(blank=True, null=True)),
+                ("error", models.JSONField(blank=True, null=True)),
+                ("webhook_url", models.CharField(blank=True, max_length=2048, null=True)),
+                ("seed", models.IntegerField(default=0)),
+                ("estimated_finish", models.DateTimeField(blank=True, null=True)),
+                ("event_seq", models.PositiveIntegerField(default=0)),
+                ("account", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="jobs", to="accounts.account")),
+                ("api_key", models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="jobs", to="accounts.apikey")),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='JobEvent',
+            name="JobEvent",
             fields=[
-                ('id', models.CharField(default=jobs.models.new_event_id, editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('seq', models.PositiveIntegerField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('level', models.CharField(choices=[('info', 'Info'), ('warn', 'Warn'), ('error', 'Error')], default='info', max_length=8)),
-                ('type', models.CharField(choices=[('message', 'Message'), ('metrics', 'Metrics')], default='message', max_length=16)),
-                ('message', models.TextField()),
-                ('data', models.JSONField(blank=True, null=True)),
+                ("id", models.CharField(default=jobs.models.new_event_id, editable=False, max_length=40, primary_key=True, serialize=False)),
+                ("seq", models.PositiveIntegerField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("level", models.CharField(choices=[("info", "Info"), ("warn", "Warn"), ("error", "Error")], default="info", max_length=8)),
+                ("type", models.CharField(choices=[("message", "Message"), ("metrics", "Metrics")], default="message", max_length=16)),
+                ("message", models.TextField()),
+                ("data", models.JSONField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['job', 'seq'],
+                "ordering": ["job", "seq"],
             },
         ),
         migrations.CreateModel(
-            name='JobInput',
+            name="JobInput",
             fields=[
-                ('job', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='input', serialize=False, to='jobs.finetuningjob')),
-                ('payload', models.JSONField()),
+                (
+                    "job",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name="input", serialize=False, to="jobs.finetuningjob"
+                    ),
+                ),
+                ("payload", models.JSONField()),
             ],
         ),
     ]

@@ -5,31 +5,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('jobs', '0001_initial'),
-        ('models_registry', '0001_initial'),
+        ("jobs", "0001_initial"),
+        ("models_registry", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='finetuningjob',
-            name='base_version',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='models_registry.classifierversion'),
+            model_name="finetuningjob",
+            name="base_version",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to="models_registry.classifierversion"
+            ),
         ),
         migrations.AddField(
-            model_name='jobevent',
-            name='job',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='jobs.finetuningjob'),
+            model_name="jobevent",
+            name="job",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="events", to="jobs.finetuningjob"),
         ),
         migrations.AddIndex(
-            model_name='finetuningjob',
-            index=models.Index(fields=['api_key', 'status', 'created_at'], name='job_key_status_created'),
+            model_name="finetuningjob",
+            index=models.Index(fields=["api_key", "status", "created_at"], name="job_key_status_created"),
         ),
         migrations.AddConstraint(
-            model_name='jobevent',
-            constraint=models.UniqueConstraint(fields=('job', 'seq'), name='job_event_seq_unique'),
+            model_name="jobevent",
+            constraint=models.UniqueConstraint(fields=("job", "seq"), name="job_event_seq_unique"),
         ),
     ]

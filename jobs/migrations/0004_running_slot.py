@@ -4,21 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('jobs', '0003_schedules'),
-        ('models_registry', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("jobs", "0003_schedules"),
+        ("models_registry", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='finetuningjob',
-            name='running_slot',
+            model_name="finetuningjob",
+            name="running_slot",
             field=models.PositiveSmallIntegerField(blank=True, null=True),
         ),
         migrations.AddConstraint(
-            model_name='finetuningjob',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'running')), fields=('api_key', 'running_slot'), name='job_running_slot_unique_per_key'),
+            model_name="finetuningjob",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "running")), fields=("api_key", "running_slot"), name="job_running_slot_unique_per_key"
+            ),
         ),
     ]

@@ -5,27 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0004_running_slot'),
+        ("jobs", "0004_running_slot"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LabelIssue',
+            name="LabelIssue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveIntegerField()),
-                ('row', models.PositiveIntegerField()),
-                ('text', models.TextField()),
-                ('given', models.JSONField()),
-                ('suggested', models.JSONField()),
-                ('confidence', models.FloatField()),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='label_issues', to='jobs.finetuningjob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rank", models.PositiveIntegerField()),
+                ("row", models.PositiveIntegerField()),
+                ("text", models.TextField()),
+                ("given", models.JSONField()),
+                ("suggested", models.JSONField()),
+                ("confidence", models.FloatField()),
+                ("job", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="label_issues", to="jobs.finetuningjob")),
             ],
             options={
-                'ordering': ['job', 'rank'],
-                'constraints': [models.UniqueConstraint(fields=('job', 'rank'), name='label_issue_rank_unique')],
+                "ordering": ["job", "rank"],
+                "constraints": [models.UniqueConstraint(fields=("job", "rank"), name="label_issue_rank_unique")],
             },
         ),
     ]

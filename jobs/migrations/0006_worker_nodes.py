@@ -5,32 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0005_label_issues'),
+        ("jobs", "0005_label_issues"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkerNode',
+            name="WorkerNode",
             fields=[
-                ('name', models.CharField(max_length=200, primary_key=True, serialize=False)),
-                ('role', models.CharField(max_length=16)),
-                ('clusters', models.JSONField(default=list)),
-                ('host', models.CharField(max_length=255)),
-                ('pid', models.PositiveIntegerField()),
-                ('training_slots', models.PositiveSmallIntegerField(default=0)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('heartbeat_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('stopping_at', models.DateTimeField(blank=True, null=True)),
+                ("name", models.CharField(max_length=200, primary_key=True, serialize=False)),
+                ("role", models.CharField(max_length=16)),
+                ("clusters", models.JSONField(default=list)),
+                ("host", models.CharField(max_length=255)),
+                ("pid", models.PositiveIntegerField()),
+                ("training_slots", models.PositiveSmallIntegerField(default=0)),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("heartbeat_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("stopping_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='finetuningjob',
-            name='node',
-            field=models.CharField(blank=True, default='', max_length=200),
+            model_name="finetuningjob",
+            name="node",
+            field=models.CharField(blank=True, default="", max_length=200),
         ),
     ]

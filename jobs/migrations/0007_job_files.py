@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0006_worker_nodes'),
+        ("jobs", "0006_worker_nodes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='finetuningjob',
-            name='training_file',
+            model_name="finetuningjob",
+            name="training_file",
             field=models.CharField(blank=True, max_length=100, null=True),
         ),
         migrations.AddField(
-            model_name='finetuningjob',
-            name='validation_file',
+            model_name="finetuningjob",
+            name="validation_file",
             field=models.CharField(blank=True, max_length=100, null=True),
         ),
     ]

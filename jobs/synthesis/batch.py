@@ -58,18 +58,13 @@ def run_batch(
     answers = _read_results(client, batch, [request.custom_id for request in requests])
     narrate(
         f"Batch {batch.id} ended {batch.status}: {len(answers.contents)} of {len(requests)} requests answered, "
-        f"{len(answers.failures)} failed"
-        + (f", {answers.unreadable_lines} unreadable result lines" if answers.unreadable_lines else "")
+        f"{len(answers.failures)} failed" + (f", {answers.unreadable_lines} unreadable result lines" if answers.unreadable_lines else "")
     )
     return answers
 
 
 def _submit(client: openai.OpenAI, requests: list[ProviderRequest], *, job_id: str) -> Batch:
-    lines = "".join(
-        json.dumps({"custom_id": r.custom_id, "method": "POST", "url": ENDPOINT, "body": r.body}, ensure_ascii=False)
-        + "\n"
-        for r in requests
-    )
+    lines = "".join(json.dumps({"custom_id": r.custom_id, "method": "POST", "url": ENDPOINT, "body": r.body}, ensure_ascii=False) + "\n" for r in requests)
     try:
         upload = client.files.create(file=(f"{job_id}.jsonl", lines.encode(), "application/jsonl"), purpose="batch")
         return client.batches.create(
@@ -108,9 +103,7 @@ def _wait(client: openai.OpenAI, batch: Batch, *, watch: Watch, narrate: Narrate
             reported = progress
         if not cancelled_for_time and time.monotonic() > deadline:
             cancelled_for_time = True
-            narrate(
-                f"Batch {batch.id} ran past {settings.REFLEX_SYNTH_MAX_SECONDS} s: cancelling it and using what it finished"
-            )
+            narrate(f"Batch {batch.id} ran past {settings.REFLEX_SYNTH_MAX_SECONDS} s: cancelling it and using what it finished")
             _cancel(client, batch.id)
         elif cancelled_for_time and time.monotonic() > deadline + STOP_GRACE_SECONDS:
             raise SynthesisFailed(f"The provider's batch {batch.id} ran too long and did not stop when cancelled.")

@@ -60,10 +60,7 @@ def run_chat(client: openai.OpenAI, requests: list[ProviderRequest], *, watch: W
         raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    narrate(
-        f"Chat completions done: {len(answers.contents)} of {len(requests)} requests answered, "
-        f"{len(answers.failures)} failed, {retries} retries"
-    )
+    narrate(f"Chat completions done: {len(answers.contents)} of {len(requests)} requests answered, {len(answers.failures)} failed, {retries} retries")
     return answers
 
 

@@ -62,9 +62,7 @@ def parse_examples(content: str) -> list[Any] | None:
     return answer["examples"]
 
 
-def collect_examples(
-    planned: list[GenerationRequest], answers: Answers, *, labels: list[str], examples_per_label: int, max_chars: int
-) -> Generated:
+def collect_examples(planned: list[GenerationRequest], answers: Answers, *, labels: list[str], examples_per_label: int, max_chars: int) -> Generated:
     generated = Generated(tallies={label: LabelTally() for label in labels})
     per_label: dict[str, list[list[Any]]] = {label: [] for label in labels}
     for item in planned:

@@ -21,9 +21,7 @@ class Labelled:
     unanswered: int = 0  # texts whose request failed
 
 
-def collect_labels(
-    planned: list[LabellingRequest], answers: Answers, *, texts: list[str], labels: list[str], multi_label: bool
-) -> Labelled:
+def collect_labels(planned: list[LabellingRequest], answers: Answers, *, texts: list[str], labels: list[str], multi_label: bool) -> Labelled:
     labelled = Labelled()
     canonical = _canonical(labels)
     for item in planned:

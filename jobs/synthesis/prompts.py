@@ -101,9 +101,7 @@ def _generation_system(description: str, labels: list[str]) -> str:
     )
 
 
-def generation_requests(
-    *, model: str, description: str, labels: list[str], examples_per_label: int
-) -> list[GenerationRequest]:
+def generation_requests(*, model: str, description: str, labels: list[str], examples_per_label: int) -> list[GenerationRequest]:
     """Several requests per label, each in a different style, together asking for a little more than needed."""
     per_label = max(MIN_REQUESTS_PER_LABEL, math.ceil(examples_per_label * OVERSHOOT / MAX_EXAMPLES_PER_REQUEST))
     count = math.ceil(examples_per_label * OVERSHOOT / per_label)
@@ -131,9 +129,7 @@ def generation_requests(
 
 def _labelling_system(description: str | None, labels: list[str], *, multi_label: bool) -> str:
     rule = (
-        "For each text, list every label that applies (an empty list when none does)."
-        if multi_label
-        else "For each text, choose the one label that fits best."
+        "For each text, list every label that applies (an empty list when none does)." if multi_label else "For each text, choose the one label that fits best."
     )
     return (
         "You label texts for a text classifier.\n"
@@ -159,9 +155,7 @@ def _chunks(texts: list[str]) -> list[tuple[int, ...]]:
     return chunks
 
 
-def labelling_requests(
-    *, model: str, texts: list[str], labels: list[str], description: str | None, multi_label: bool
-) -> list[LabellingRequest]:
+def labelling_requests(*, model: str, texts: list[str], labels: list[str], description: str | None, multi_label: bool) -> list[LabellingRequest]:
     """Several texts per request (up to 20, within a character budget), answered by position."""
     system = _labelling_system(description, labels, multi_label=multi_label)
     planned = []

@@ -48,8 +48,7 @@ class _Stage:
             )
         if not answers.contents:
             raise SynthesisFailed(
-                f"None of the {len(requests)} requests to the data synthesis provider got an answer; "
-                f"the first error: {answers.first_failure()}"
+                f"None of the {len(requests)} requests to the data synthesis provider got an answer; the first error: {answers.first_failure()}"
             )
         if answers.failures:
             self.say(
@@ -64,17 +63,12 @@ class _Stage:
 
     def generate(self, spec: dict) -> list[list]:
         labels, wanted = self.job.labels, spec["examples_per_label"]
-        planned = generation_requests(
-            model=self.provider.model, description=spec["description"], labels=labels, examples_per_label=wanted
-        )
+        planned = generation_requests(model=self.provider.model, description=spec["description"], labels=labels, examples_per_label=wanted)
         self.say(
-            f"Generating {wanted} examples per label for {len(labels)} labels with {self.provider.model}: "
-            f"{len(planned)} requests ({self._transport_name()})"
+            f"Generating {wanted} examples per label for {len(labels)} labels with {self.provider.model}: {len(planned)} requests ({self._transport_name()})"
         )
         answers = self.send([item.request for item in planned])
-        generated = collect_examples(
-            planned, answers, labels=labels, examples_per_label=wanted, max_chars=settings.REFLEX_SYNTH_MAX_EXAMPLE_CHARS
-        )
+        generated = collect_examples(planned, answers, labels=labels, examples_per_label=wanted, max_chars=settings.REFLEX_SYNTH_MAX_EXAMPLE_CHARS)
         if generated.unreadable_answers:
             self.say(f"{generated.unreadable_answers} answers did not follow the JSON schema and were dropped", level=EventLevel.WARN)
         for label in labels:
@@ -92,10 +86,7 @@ class _Stage:
             description=spec.get("description"),
             multi_label=self.job.mode == MULTI_LABEL,
         )
-        self.say(
-            f"Labelling {len(texts)} texts with {len(labels)} labels using {self.provider.model}: "
-            f"{len(planned)} requests ({self._transport_name()})"
-        )
+        self.say(f"Labelling {len(texts)} texts with {len(labels)} labels using {self.provider.model}: {len(planned)} requests ({self._transport_name()})")
         answers = self.send([item.request for item in planned])
         labelled = collect_labels(planned, answers, texts=texts, labels=labels, multi_label=self.job.mode == MULTI_LABEL)
         counts = ", ".join(f"{label!r} {labelled.per_label[label]}" for label in labels)

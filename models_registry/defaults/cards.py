@@ -47,8 +47,7 @@ def card(reflex: DefaultReflex, entry: dict) -> str:
         "",
         reflex.description,
         "",
-        f"Labels: {', '.join(f'`{label}`' for label in reflex.labels)} ({reflex.mode.replace('_', '-')}). "
-        f"Stack: `{entry.get('stack', '')}`.",
+        f"Labels: {', '.join(f'`{label}`' for label in reflex.labels)} ({reflex.mode.replace('_', '-')}). Stack: `{entry.get('stack', '')}`.",
         "",
         "## What it detects",
         "",
@@ -91,9 +90,7 @@ def card(reflex: DefaultReflex, entry: dict) -> str:
     lines += ["", "Per label:", "", "| split | label | precision | recall | rows |", "|---|---|---:|---:|---:|"]
     for split in _splits(reflex, reports):
         for label, facts in reports.get(split, {}).get("per_label", {}).items():
-            lines.append(
-                f"| {split} | `{label}` | {_fmt(facts['precision'])} | {_fmt(facts['recall'])} | {facts['support']} |"
-            )
+            lines.append(f"| {split} | `{label}` | {_fmt(facts['precision'])} | {_fmt(facts['recall'])} | {facts['support']} |")
     by_source = reports.get("public", {}).get("by_source")
     if by_source:
         lines += ["", "Public test split by source:", "", "| source | rows | accuracy |", "|---|---:|---:|"]

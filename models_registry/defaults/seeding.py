@@ -91,9 +91,7 @@ def seed_reflexes(
         if digest is None:
             say(f"{reflex.name}: no shipped model and no public rows in {folder}: set REFLEX_DEFAULTS_DATA")
             continue
-        current = ClassifierVersion.objects.filter(
-            classifier__account__isnull=True, classifier__name=reflex.name, data_digest=digest, stack=STACK_ID
-        ).exists()
+        current = ClassifierVersion.objects.filter(classifier__account__isnull=True, classifier__name=reflex.name, data_digest=digest, stack=STACK_ID).exists()
         if current and not retrain:
             say(f"{reflex.name}: current")
             continue
@@ -105,9 +103,7 @@ def seed_reflexes(
         if trained is None:
             say(f"{reflex.name}: training on the team's rows{' and the public rows' if reflex.public else ''} ...")
             try:
-                trained = train_default(
-                    reflex, public_folder=folder, threads=settings.REFLEX_TRAINING_THREADS, device=settings.REFLEX_DEVICE or None
-                )
+                trained = train_default(reflex, public_folder=folder, threads=settings.REFLEX_TRAINING_THREADS, device=settings.REFLEX_DEVICE or None)
             except PublicDataMissing as missing:
                 say(f"{reflex.name}: not seeded: its shipped model is stale and {missing}")
                 continue

@@ -5,58 +5,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('jobs', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("jobs", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Classifier',
+            name="Classifier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='classifiers', to='accounts.account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name="classifiers", to="accounts.account"),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ClassifierVersion',
+            name="ClassifierVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('labels', models.JSONField()),
-                ('mode', models.CharField(max_length=16)),
-                ('stack', models.CharField(max_length=200)),
-                ('metrics', models.JSONField(default=dict)),
-                ('trained_examples', models.PositiveIntegerField(default=0)),
-                ('artifact', models.BinaryField()),
-                ('artifact_size', models.PositiveIntegerField(default=0)),
-                ('data_digest', models.CharField(blank=True, default='', max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('classifier', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='models_registry.classifier')),
-                ('job', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='model_version', to='jobs.finetuningjob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("labels", models.JSONField()),
+                ("mode", models.CharField(max_length=16)),
+                ("stack", models.CharField(max_length=200)),
+                ("metrics", models.JSONField(default=dict)),
+                ("trained_examples", models.PositiveIntegerField(default=0)),
+                ("artifact", models.BinaryField()),
+                ("artifact_size", models.PositiveIntegerField(default=0)),
+                ("data_digest", models.CharField(blank=True, default="", max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("classifier", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="versions", to="models_registry.classifier")),
+                (
+                    "job",
+                    models.OneToOneField(
+                        blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name="model_version", to="jobs.finetuningjob"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['classifier', '-number'],
+                "ordering": ["classifier", "-number"],
             },
         ),
         migrations.AddConstraint(
-            model_name='classifier',
-            constraint=models.UniqueConstraint(fields=('account', 'name'), name='classifier_owner_name_unique'),
+            model_name="classifier",
+            constraint=models.UniqueConstraint(fields=("account", "name"), name="classifier_owner_name_unique"),
         ),
         migrations.AddConstraint(
-            model_name='classifier',
-            constraint=models.UniqueConstraint(condition=models.Q(('account__isnull', True)), fields=('name',), name='default_classifier_name_unique'),
+            model_name="classifier",
+            constraint=models.UniqueConstraint(condition=models.Q(("account__isnull", True)), fields=("name",), name="default_classifier_name_unique"),
         ),
         migrations.AddConstraint(
-            model_name='classifierversion',
-            constraint=models.UniqueConstraint(fields=('classifier', 'number'), name='classifier_version_unique'),
+            model_name="classifierversion",
+            constraint=models.UniqueConstraint(fields=("classifier", "number"), name="classifier_version_unique"),
         ),
     ]

@@ -10,7 +10,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("models_registry", "0001_initial"),
     ]
@@ -22,8 +21,12 @@ class Migration(migrations.Migration):
                     model_name="classifierversion",
                     name="job",
                     field=models.OneToOneField(
-                        blank=True, null=True, db_constraint=False, on_delete=django.db.models.deletion.CASCADE,
-                        related_name="model_version", to="jobs.finetuningjob",
+                        blank=True,
+                        null=True,
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="model_version",
+                        to="jobs.finetuningjob",
                     ),
                 ),
             ],

@@ -33,7 +33,7 @@ class ErrorDetailSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="For people.")
     type = serializers.ChoiceField(ERROR_TYPES)
     param = serializers.CharField(allow_null=True, help_text="The offending field, as a path into the body (`training_data[3].label`), or null.")
-    code = serializers.CharField(allow_null=True, help_text="Stable, for programs (docs/api.md, \"Errors\").")
+    code = serializers.CharField(allow_null=True, help_text='Stable, for programs (docs/api.md, "Errors").')
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -57,9 +57,7 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     return {status: OpenApiResponse(ErrorSerializer, description=ERRORS[status]) for status in (401, *statuses)}
 
 
-RETRY_AFTER = OpenApiParameter(
-    "Retry-After", type=int, location=OpenApiParameter.HEADER, response=[429], description="Seconds to wait before retrying."
-)
+RETRY_AFTER = OpenApiParameter("Retry-After", type=int, location=OpenApiParameter.HEADER, response=[429], description="Seconds to wait before retrying.")
 WRITING_ERRORS = (400, 413, 415)  # every endpoint that takes a body can answer these
 
 

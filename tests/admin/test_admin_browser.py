@@ -15,9 +15,7 @@ def test_staff_cancel_a_running_job_with_the_admin_action(service):
     username, password = create_dashboard_user(service, superuser=True)
     client = openai.OpenAI(api_key=service.create_key(username), base_url=service.api_url, max_retries=0, timeout=60)
     rows = read_jsonl("support_tickets.jsonl") * 6  # a longer run, so it is surely still running when staff act
-    job = client.fine_tuning.jobs.create(
-        model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": rows, "suffix": "admin-cancel"}
-    )
+    job = client.fine_tuning.jobs.create(model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": rows, "suffix": "admin-cancel"})
     assert wait_for_job(client, job.id, until={"running", "succeeded", "failed"}).status == "running"
     shots = artifacts_dir("admin")
     with chromium() as browser:

@@ -33,9 +33,16 @@ def _trained(key: ApiKey, name: str = "tickets") -> ClassifierVersion:
     job = _job(key, status=JobStatus.SUCCEEDED, suffix=name, result={"accuracy": 0.9, "f1_score": 0.88})
     classifier = Classifier.objects.create(account=key.account, name=name)
     return ClassifierVersion.objects.create(
-        classifier=classifier, job_id=job.id, number=1, labels=["billing", "bug"], mode="single_label",
-        stack="minilm-l6@test+lora", metrics={"accuracy": 0.9125, "f1_score": 0.88}, artifact=b"weights" * 100,
-        artifact_size=700, trained_examples=80,
+        classifier=classifier,
+        job_id=job.id,
+        number=1,
+        labels=["billing", "bug"],
+        mode="single_label",
+        stack="minilm-l6@test+lora",
+        metrics={"accuracy": 0.9125, "f1_score": 0.88},
+        artifact=b"weights" * 100,
+        artifact_size=700,
+        trained_examples=80,
     )
 
 
@@ -49,8 +56,11 @@ def test_every_admin_list_and_detail_page_renders(admin_client):
     key = _key()
     version = _trained(key)
     delivery = Delivery.objects.create(
-        account=key.account, job_id=version.job_id, event_type="fine_tuning.job.succeeded",
-        url="https://hooks.example.com/x", payload={},
+        account=key.account,
+        job_id=version.job_id,
+        event_type="fine_tuning.job.succeeded",
+        url="https://hooks.example.com/x",
+        payload={},
     )
     pages = {
         JOBS: version.job_id,

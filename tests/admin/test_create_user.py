@@ -72,8 +72,11 @@ def test_a_staff_user_sees_the_admin_and_its_job_list(capsys):
 def test_a_staff_user_can_inspect_models_versions_deliveries_and_keys(capsys):
     client = _staff_client(capsys)
     for url in (
-        "/admin/models_registry/classifier/", "/admin/models_registry/classifierversion/",
-        "/admin/webhooks/delivery/", "/admin/accounts/apikey/", "/admin/accounts/account/",
+        "/admin/models_registry/classifier/",
+        "/admin/models_registry/classifierversion/",
+        "/admin/webhooks/delivery/",
+        "/admin/accounts/apikey/",
+        "/admin/accounts/account/",
     ):
         assert client.get(url).status_code == 200, url
 

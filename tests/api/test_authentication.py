@@ -38,7 +38,12 @@ def test_create_api_key_prints_the_key_alone_on_the_last_line(service: Service):
 def test_create_api_key_from_stdin_prints_one_working_key_per_username(service: Service):
     result = subprocess.run(
         [sys.executable, "manage.py", "create_api_key", "--stdin"],
-        cwd=ROOT, env=service.env(), input="stdin-a\n\nstdin-b\nstdin-a\n", capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        env=service.env(),
+        input="stdin-a\n\nstdin-b\nstdin-a\n",
+        capture_output=True,
+        text=True,
+        check=True,
     )
     keys = result.stdout.split()
     assert len(keys) == 3 and len(set(keys)) == 3 and all(key.startswith("rfx_") for key in keys)

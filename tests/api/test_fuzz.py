@@ -92,7 +92,9 @@ def test_every_operation_holds_to_the_document(application):
         elif isinstance(event, (events.NonFatalError, events.FatalError)):
             raise AssertionError(f"schemathesis could not run: {getattr(event, 'label', '')} {getattr(event, 'value', getattr(event, 'exception', None))!r}")
     print(f"schemathesis: {len(operations)} operations, {cases} cases, {len(findings)} findings")
-    assert not findings, "\n".join(f"{label} {check}: {info.failure.title}: {info.failure.message[:1500]}\n  {info.code_sample[:1500]}" for label, check, info in findings[:20])
+    assert not findings, "\n".join(
+        f"{label} {check}: {info.failure.title}: {info.failure.message[:1500]}\n  {info.code_sample[:1500]}" for label, check, info in findings[:20]
+    )
     documented = {f"{method.upper()} {path}" for path, item in schema.raw_schema["paths"].items() for method in item if method != "parameters"}
     # The document's own operation (public, no input) is left out of the run; tests/api/test_openapi.py covers it.
     assert operations == documented - {"GET /v1/openapi.json"}, documented - operations

@@ -54,7 +54,9 @@ def test_a_stream_after_given_twice_is_a_400():
     assert response.json()["error"]["param"] == "after"
 
 
-@pytest.mark.parametrize("path", ["/v1/fine_tuning/jobs", "/v1/fine_tuning/jobs/{job}/events", "/v1/fine_tuning/jobs/{job}/label_issues", "/v1/files", "/v1/batches"])
+@pytest.mark.parametrize(
+    "path", ["/v1/fine_tuning/jobs", "/v1/fine_tuning/jobs/{job}/events", "/v1/fine_tuning/jobs/{job}/label_issues", "/v1/files", "/v1/batches"]
+)
 def test_an_empty_limit_is_a_400(path: str):
     """Found by schemathesis: `?limit=` (an empty string where the document types an integer) was read as
     "no limit given" and answered a page."""

@@ -128,8 +128,7 @@ def _names_an_object(body: Any) -> bool:
 def _with_object(body: Any, value: str) -> Any:
     if isinstance(body, dict):
         return {
-            key: ([value] * len(item) if isinstance(item, list) else value) if key in OBJECT_FIELDS else _with_object(item, value)
-            for key, item in body.items()
+            key: ([value] * len(item) if isinstance(item, list) else value) if key in OBJECT_FIELDS else _with_object(item, value) for key, item in body.items()
         }
     if isinstance(body, list):
         return [_with_object(item, value) for item in body]

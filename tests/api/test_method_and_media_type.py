@@ -63,8 +63,7 @@ def test_options_publishes_no_metadata():
     assert b"JobListCreate" not in response.content and b"renders" not in response.content
 
 
-NOT_JSON = [("text/plain", "text/plain"), ("none", ""), ("form", "application/x-www-form-urlencoded"),
-            ("multipart", "multipart/form-data; boundary=xyz")]
+NOT_JSON = [("text/plain", "text/plain"), ("none", ""), ("form", "application/x-www-form-urlencoded"), ("multipart", "multipart/form-data; boundary=xyz")]
 
 
 @pytest.mark.parametrize("content_type", [value for _, value in NOT_JSON], ids=[name for name, _ in NOT_JSON])

@@ -99,9 +99,7 @@ def _schema_of(response: dict) -> dict | None:
 
 
 def test_every_operation_needs_the_bearer_key_and_describes_its_answers_and_errors(document: dict):
-    assert document["components"]["securitySchemes"]["ApiKey"] == {
-        **document["components"]["securitySchemes"]["ApiKey"], "type": "http", "scheme": "bearer"
-    }
+    assert document["components"]["securitySchemes"]["ApiKey"] == {**document["components"]["securitySchemes"]["ApiKey"], "type": "http", "scheme": "bearer"}
     error = {"$ref": "#/components/schemas/Error"}
     for path, method, operation in _operations(document):
         where = f"{method} {path}"

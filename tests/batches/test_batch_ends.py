@@ -20,9 +20,7 @@ FILE_LIMIT = 10_000  # bytes: 40 requests fit in an input file (about 5 KB), not
 @pytest.fixture(scope="module")
 def small_files(tmp_path_factory):
     # One worker process: the second batch runs where the first loaded the model, not in a fresh process that loads it again.
-    service = Service(
-        workdir=tmp_path_factory.mktemp("batch-small-files"), extra_env={"REFLEX_MAX_FILE_BYTES": str(FILE_LIMIT)}, workers=1
-    )
+    service = Service(workdir=tmp_path_factory.mktemp("batch-small-files"), extra_env={"REFLEX_MAX_FILE_BYTES": str(FILE_LIMIT)}, workers=1)
     service.start()
     try:
         yield service
@@ -51,7 +49,12 @@ def test_an_expired_batch_keeps_its_answers_and_writes_batch_expired_for_the_res
     # A Django shell started now (a Django start takes seconds), that runs what it is sent once the batch is running.
     shell = subprocess.Popen(
         [sys.executable, "manage.py", "shell", "-c", "import sys; exec(sys.stdin.read())"],
-        cwd=ROOT, env=service.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=service.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         batch = create_batch(client, upload_requests(client, [request_line(i) for i in range(total)]))

@@ -24,10 +24,7 @@ def topic_examples() -> list[Example]:
 
 def question_examples() -> list[Example]:
     """Multi-label: the topic, plus "question" for questions."""
-    return [
-        Example(example.text, example.labels + (("question",) if example.text.endswith("?") else ()))
-        for example in topic_examples()
-    ]
+    return [Example(example.text, example.labels + (("question",) if example.text.endswith("?") else ())) for example in topic_examples()]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -38,9 +38,7 @@ FAULTS_PER_PASS = textwrap.dedent(
 
 def run(env: dict[str, str]) -> tuple[float, bool, float]:
     clean = {key: value for key, value in os.environ.items() if not key.startswith("MALLOC_")}
-    result = subprocess.run(
-        [sys.executable, "-c", FAULTS_PER_PASS], cwd=ROOT, env=clean | env, capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", FAULTS_PER_PASS], cwd=ROOT, env=clean | env, capture_output=True, text=True, check=True)
     default, raised, after = result.stdout.split()
     return float(default), raised == "True", float(after)
 

@@ -36,8 +36,9 @@ def test_padding_keys_never_receive_attention():
     v_elsewhere = v.clone()
     v_elsewhere[~mask[:, None, :, None].expand_as(v)] = 1e6  # what masked positions hold must not matter
     with torch.inference_mode():
-        torch.testing.assert_close(attention(q, k, v_elsewhere, mask)[mask[:, None, :, None].expand_as(v)],
-                                   attention(q, k, v, mask)[mask[:, None, :, None].expand_as(v)])
+        torch.testing.assert_close(
+            attention(q, k, v_elsewhere, mask)[mask[:, None, :, None].expand_as(v)], attention(q, k, v, mask)[mask[:, None, :, None].expand_as(v)]
+        )
 
 
 def test_bfloat16_computes_in_float32_and_answers_in_bfloat16():

@@ -43,7 +43,7 @@ def _started(run: TrainingProcess) -> int:
 
 def _parent(pid: int) -> int:
     stat = Path(f"/proc/{pid}/stat").read_text()
-    return int(stat[stat.rindex(")") + 2:].split()[1])
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
 
 
 def _watch(lines, training: threading.Event, seen: list[dict]) -> threading.Thread:
@@ -115,7 +115,10 @@ def test_sigterm_during_training_ends_the_program_at_once_and_it_writes_nothing(
     output = tmp_path / "model.bin"
     child = subprocess.Popen(
         [sys.executable, "-m", "classifier_core.child", str(spec), str(output)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     training = threading.Event()
     _watch(child.stdout, training, [])

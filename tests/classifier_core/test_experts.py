@@ -114,10 +114,7 @@ def test_flipped_labels_are_found_as_label_issues(seed: int) -> None:
     labels = sorted({row.labels[0] for row in rows})
     rng = random.Random(seed)
     flipped = set(rng.sample(range(len(rows)), len(rows) // 10))
-    noisy = [
-        Example(row.text, (rng.choice([label for label in labels if label != row.labels[0]]),)) if i in flipped else row
-        for i, row in enumerate(rows)
-    ]
+    noisy = [Example(row.text, (rng.choice([label for label in labels if label != row.labels[0]]),)) if i in flipped else row for i, row in enumerate(rows)]
     model = train(TrainingSpec(labels=labels, device="cpu", seed=seed), noisy)
     reported = {issue.row for issue in model.label_issues}
     assert model.metrics["label_issues"] == len(model.label_issues)

@@ -114,4 +114,3 @@ def test_the_archive_holds_the_adapter_head_and_facts_in_safe_formats() -> None:
     assert head["weight"].shape == (5, 384) and head["bias"].shape == (5,)
     # Same model, same bytes: the API and the command hand out identical archives.
     assert export_archive(model, name="domain", version=3) == export_archive(model, name="domain", version=3)
-

@@ -83,7 +83,6 @@ def test_evaluate_without_examples_gives_none(single_model, multi_model) -> None
     assert set(evaluate(multi_model, []).values()) == {None}
 
 
-
 def random_model(encoder, *, k: int, labels: list[str], seed: int, rank: int = 8):
     """A model of any adapter depth with every weight random (B non-zero), as if trained."""
     from classifier_core import adapter
@@ -102,10 +101,7 @@ def test_models_of_several_depths_stacked_equal_separate_calls(predictor, encode
     """Models adapting 1 or 2 top layers in one call: each depth's models run as one stacked pass over
     the shared trunk, and every result equals that model's call alone, on short and long texts."""
     depths = [2, 2, 1, 2, 1, 1, 2]
-    models = [
-        predictor.prepare(random_model(encoder, k=k, labels=[f"l{i}" for i in range(2 + n % 3)], seed=n))
-        for n, k in enumerate(depths)
-    ]
+    models = [predictor.prepare(random_model(encoder, k=k, labels=[f"l{i}" for i in range(2 + n % 3)], seed=n)) for n, k in enumerate(depths)]
     texts = TEXTS + [" ".join(["A long text about football and baking bread."] * 60)]
     together = predictor.predict_many(models, texts)
     for model, row in zip(models, together):

@@ -26,8 +26,14 @@ def test_the_files_page_lists_files_and_batches_and_downloads_an_output():
     upload = create_file(account=account, filename="tickets.jsonl", purpose="fine-tune", parts=[b'{"text": "t", "label": "l"}\n'])
     now = timezone.now()
     batch = Batch.objects.create(
-        account=account, input_file_id=upload.id, status=BatchStatus.COMPLETED, output_file_id=output.id,
-        request_total=1, request_completed=1, created_at=now, expires_at=now + timedelta(hours=24),
+        account=account,
+        input_file_id=upload.id,
+        status=BatchStatus.COMPLETED,
+        output_file_id=output.id,
+        request_total=1,
+        request_completed=1,
+        created_at=now,
+        expires_at=now + timedelta(hours=24),
     )
     page = client.get("/dashboard/files/")
     assert page.status_code == 200

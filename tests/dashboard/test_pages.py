@@ -20,7 +20,11 @@ from jobs.models import FineTuningJob, JobEvent, JobStatus
 pytestmark = pytest.mark.django_db
 
 PAGES = [
-    "/dashboard/", "/dashboard/keys/", "/dashboard/jobs/", "/dashboard/models/", "/dashboard/playground/",
+    "/dashboard/",
+    "/dashboard/keys/",
+    "/dashboard/jobs/",
+    "/dashboard/models/",
+    "/dashboard/playground/",
     "/dashboard/webhooks/",
 ]
 
@@ -246,9 +250,13 @@ def test_the_webhooks_page_lists_only_the_accounts_own_deliveries():
     mine, theirs = _user("olga"), _user("pete")
     for user, job_id in ((mine, "ftjob-mine"), (theirs, "ftjob-theirs")):
         Delivery.objects.create(
-            account=user.account, job_id=job_id, event_type="fine_tuning.job.succeeded",
-            url="https://hooks.example.com/reflex", payload={"data": {"id": job_id}},
-            status="delivered", last_status_code=200,
+            account=user.account,
+            job_id=job_id,
+            event_type="fine_tuning.job.succeeded",
+            url="https://hooks.example.com/reflex",
+            payload={"data": {"id": job_id}},
+            status="delivered",
+            last_status_code=200,
         )
     page = _client_for(mine).get("/dashboard/webhooks/").content.decode()
     assert "ftjob-mine" in page and "HTTP 200" in page

@@ -115,9 +115,7 @@ def test_a_file_over_the_limit_is_a_413_and_stores_nothing(settings):
 @pytest.mark.django_db
 def test_a_body_over_the_upload_limit_is_refused_before_it_is_read(settings):
     settings.REFLEX_MAX_FILE_BYTES = 1000
-    response = api_client(new_key()).generic(
-        "POST", "/v1/files", b"x", content_type="multipart/form-data; boundary=x", CONTENT_LENGTH=str(3 * 1024 * 1024)
-    )
+    response = api_client(new_key()).generic("POST", "/v1/files", b"x", content_type="multipart/form-data; boundary=x", CONTENT_LENGTH=str(3 * 1024 * 1024))
     error_of(response, 413)
 
 

@@ -18,11 +18,13 @@ def jsonl(rows: list[dict]) -> bytes:
 
 
 def chat(row: dict) -> dict:
-    return {"messages": [
-        {"role": "system", "content": "Triage the support ticket."},
-        {"role": "user", "content": row["text"]},
-        {"role": "assistant", "content": row["label"]},
-    ]}
+    return {
+        "messages": [
+            {"role": "system", "content": "Triage the support ticket."},
+            {"role": "user", "content": row["text"]},
+            {"role": "assistant", "content": row["label"]},
+        ]
+    }
 
 
 def upload(client: openai.OpenAI, content: bytes, purpose: str = "fine-tune", name: str = "train.jsonl"):
@@ -57,9 +59,7 @@ def test_files_round_trip_through_the_sdk(service, client: openai.OpenAI):
 def test_a_chat_format_training_file_trains_and_a_validation_file_measures_it(client: openai.OpenAI):
     training = upload(client, jsonl([chat(row) for row in TICKETS[:72]]))
     validation = upload(client, jsonl(TICKETS[72:]), name="valid.jsonl")
-    job = client.fine_tuning.jobs.create(
-        model="morph-reflex-v1", training_file=training.id, validation_file=validation.id, suffix="tickets-from-files"
-    )
+    job = client.fine_tuning.jobs.create(model="morph-reflex-v1", training_file=training.id, validation_file=validation.id, suffix="tickets-from-files")
     assert job.training_file == training.id and job.validation_file == validation.id
     finished = wait_for_job(client, job.id)
     assert finished.status == "succeeded", finished.error

@@ -35,9 +35,7 @@ def local_engine(*, window_s: float, large: int = 2, large_pass_tokens: int = 64
 
 
 def train(client: openai.OpenAI, rows: list[dict], suffix: str) -> str:
-    job = client.fine_tuning.jobs.create(
-        model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": rows, "suffix": suffix}
-    )
+    job = client.fine_tuning.jobs.create(model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": rows, "suffix": suffix})
     return job.id
 
 

@@ -23,7 +23,7 @@ def test_the_cache_keeps_the_most_recently_used_versions_within_its_bytes(versio
     assert cache.loads == len(versions)
     assert cache.size_bytes <= budget
     kept = [pk for pk in versions if cache.get_loaded(pk) is not None]
-    assert kept == versions[len(versions) - len(kept):]  # the oldest went first
+    assert kept == versions[len(versions) - len(kept) :]  # the oldest went first
     assert 2 <= len(kept) < len(versions)
     assert cache.size_bytes == sum(sizes[pk] for pk in kept)
 

@@ -92,7 +92,12 @@ def test_a_batch_answers_each_row_in_order_with_errors_alone(trained: Trained):
         assert_same(prediction, predict(trained.http, model=trained.tickets, text=text), BATCH_TOLERANCE)
     assert [p["model"] for p in results[4]["predictions"]] == [trained.tone, trained.tickets]
     assert_same(results[4]["predictions"][0], predict(trained.http, model=trained.tone, text=TEXTS[3]), BATCH_TOLERANCE)
-    expected = [("requests[5].text", "invalid_value"), ("requests[6].id", "invalid_value"), ("requests[7]", "invalid_value"), ("requests[8].model", "missing_required_parameter")]
+    expected = [
+        ("requests[5].text", "invalid_value"),
+        ("requests[6].id", "invalid_value"),
+        ("requests[7]", "invalid_value"),
+        ("requests[8].model", "missing_required_parameter"),
+    ]
     for result, (param, code) in zip(results[5:], expected):
         assert "predictions" not in result
         assert result["error"]["type"] == "invalid_request_error"

@@ -15,7 +15,7 @@ def _parents() -> dict[int, int]:
             stat = (proc / "stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         parents[int(proc.name)] = int(fields[1])
     return parents
 

@@ -34,9 +34,7 @@ def test_cancel_of_a_running_job_stops_it_and_it_stays_cancelled(client: openai.
 
 
 def test_cancelling_a_terminal_job_is_a_400(client: openai.OpenAI):
-    job = client.fine_tuning.jobs.create(
-        model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": tiny_rows(("a",), 2)}
-    )
+    job = client.fine_tuning.jobs.create(model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": tiny_rows(("a",), 2)})
     assert job.status == "failed"
     with pytest.raises(openai.BadRequestError) as raised:
         client.fine_tuning.jobs.cancel(job.id)

@@ -69,8 +69,9 @@ def test_a_released_run_goes_back_to_the_queue_without_using_up_its_retry(monkey
 @pytest.mark.django_db
 def test_the_workers_command_and_admin_page_list_nodes_with_their_running_jobs(admin_client, monkeypatch, job):
     WorkerNode.objects.create(name="box-1-100", role="all", clusters=["reflex", "reflex-training"], host="box-1", pid=100, training_slots=2)
-    WorkerNode.objects.create(name="box-2-200", role="training", clusters=["reflex-training"], host="box-2", pid=200,
-                              heartbeat_at=timezone.now() - timedelta(hours=1))
+    WorkerNode.objects.create(
+        name="box-2-200", role="training", clusters=["reflex-training"], host="box-2", pid=200, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
     monkeypatch.setenv(NODE_ENV, "box-1-100")
     scheduler.claim_job(job_id=job.id)
     out = StringIO()

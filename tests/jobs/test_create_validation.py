@@ -65,9 +65,7 @@ def test_a_malformed_body_is_a_400_naming_the_field_and_creates_nothing(http: ht
 
 def test_the_sdk_raises_bad_request_with_the_param(client: openai.OpenAI):
     with pytest.raises(openai.BadRequestError) as raised:
-        client.fine_tuning.jobs.create(
-            model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": ROWS, "suffix": "bad suffix!"}
-        )
+        client.fine_tuning.jobs.create(model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": ROWS, "suffix": "bad suffix!"})
     assert raised.value.status_code == 400
     assert raised.value.body["param"] == "suffix"
 

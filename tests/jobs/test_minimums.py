@@ -13,9 +13,7 @@ def test_a_label_short_of_five_examples_fails_the_job_at_once_naming_it(client: 
 
 
 def test_a_single_label_fails_the_job(client: openai.OpenAI):
-    job = client.fine_tuning.jobs.create(
-        model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": tiny_rows(("pos",), 8)}
-    )
+    job = client.fine_tuning.jobs.create(model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": tiny_rows(("pos",), 8)})
     assert job.status == "failed" and job.error.code == "invalid_training_data"
 
 

@@ -43,7 +43,12 @@ def any_broker(request, tmp_path_factory, orm_service) -> Iterator[Service]:
     if request.param == "orm":
         yield orm_service
         return
-    running = _service(tmp_path_factory, "redis", REDIS_URL=os.environ.get("REFLEX_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"), REFLEX_QUEUE_NAME=f"reflex-sched-{os.getpid()}")
+    running = _service(
+        tmp_path_factory,
+        "redis",
+        REDIS_URL=os.environ.get("REFLEX_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        REFLEX_QUEUE_NAME=f"reflex-sched-{os.getpid()}",
+    )
     yield running
     running.stop()
 

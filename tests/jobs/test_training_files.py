@@ -31,12 +31,14 @@ def _rows(job_id: str) -> list:
 def test_chat_examples_give_the_user_text_and_the_last_assistant_label():
     client = api_client(new_key())
     lines = [_chat(f"question {i}", "yes" if i % 2 else "no") for i in range(10)]
-    lines[0] = {"messages": [
-        {"role": "user", "content": [{"type": "text", "text": "first part"}]},
-        {"role": "assistant", "content": "maybe"},
-        {"role": "user", "content": "second part"},
-        {"role": "assistant", "content": " no\n"},
-    ]}
+    lines[0] = {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "first part"}]},
+            {"role": "assistant", "content": "maybe"},
+            {"role": "user", "content": "second part"},
+            {"role": "assistant", "content": " no\n"},
+        ]
+    }
     response = post_json(client, "/v1/fine_tuning/jobs", {"training_file": _file(client, lines)})
     assert response.status_code == 200, response.content
     rows = _rows(response.json()["id"])

@@ -80,9 +80,7 @@ def test_a_failed_run_leaves_no_folder(own_tempdir: Path):
     """The base model's stored weights are unreadable: the training child crashes."""
     issued = create_api_key(user=get_or_create_user(username="folders"))
     classifier = Classifier.objects.create(account=issued.api_key.account, name="broken")
-    ClassifierVersion.objects.create(
-        classifier=classifier, number=1, labels=["pos", "neg"], mode="single_label", stack=STACK_ID, artifact=b"not a model"
-    )
+    ClassifierVersion.objects.create(classifier=classifier, number=1, labels=["pos", "neg"], mode="single_label", stack=STACK_ID, artifact=b"not a model")
     body = {"training_data": tiny_rows(), "base_model": "broken"}
     response = post_json(api_client(issued.raw_key), "/v1/fine_tuning/jobs", body)
     assert response.status_code == 200, response.content

@@ -47,9 +47,7 @@ def test_each_shipped_model_is_current_for_its_data_and_the_stack(reflex):
     entry = read_manifest()[reflex.name]
     assert (ARTIFACT_DIR / f"{reflex.name}.bin").exists()
     assert entry["stack"] == STACK_ID
-    assert entry["digest"] == data_digest(reflex, entry.get("public_digest", "")), (
-        "data changed: run `manage.py seed_reflexes --retrain --write-artifacts`"
-    )
+    assert entry["digest"] == data_digest(reflex, entry.get("public_digest", "")), "data changed: run `manage.py seed_reflexes --retrain --write-artifacts`"
     assert bool(entry.get("public_digest")) == bool(reflex.public) and entry.get("public_rows", 0) >= 1000 * bool(reflex.public)
 
 

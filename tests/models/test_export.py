@@ -43,8 +43,13 @@ def setup():
     classifier = Classifier.objects.create(account=owner.api_key.account, name="triage")
     for number in (1, 2):  # the newest version is the one served, so the one exported
         ClassifierVersion.objects.create(
-            classifier=classifier, number=number, labels=model.labels, mode=model.mode, stack=STACK_ID,
-            artifact=artifact, artifact_size=len(artifact),
+            classifier=classifier,
+            number=number,
+            labels=model.labels,
+            mode=model.mode,
+            stack=STACK_ID,
+            artifact=artifact,
+            artifact_size=len(artifact),
         )
     return owner.raw_key, other.raw_key, artifact
 
@@ -88,9 +93,7 @@ def test_a_model_of_another_training_stack_is_refused(setup):
     old.stack = "all-MiniLM-L6-v2@older+reflex-lora-v0"
     classifier = Classifier.objects.create(account=Classifier.objects.get(name="triage").account, name="old")
     data = to_bytes(old)
-    ClassifierVersion.objects.create(
-        classifier=classifier, number=1, labels=old.labels, mode=old.mode, stack=old.stack, artifact=data, artifact_size=len(data)
-    )
+    ClassifierVersion.objects.create(classifier=classifier, number=1, labels=old.labels, mode=old.mode, stack=old.stack, artifact=data, artifact_size=len(data))
     response = api_client(owner).get("/v1/models/old/export")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "model_incompatible"

@@ -75,18 +75,14 @@ def test_a_label_set_may_differ_from_the_base(base):
 def test_a_default_reflex_can_be_a_base(base):
     client, _, _ = base
     rows = tiny_rows(("benign", "jailbreak"), 5)
-    job = client.fine_tuning.jobs.create(
-        model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": rows, "base_model": "jailbreak"}
-    )
+    job = client.fine_tuning.jobs.create(model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": rows, "base_model": "jailbreak"})
     assert job.base_model == "jailbreak"
     assert wait_for_job(client, job.id).status == "succeeded"
 
 
 def test_a_base_still_training_is_409_base_model_not_ready(base):
     client, http, _ = base
-    pending = client.fine_tuning.jobs.create(
-        model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": TICKETS, "suffix": "pending"}
-    )
+    pending = client.fine_tuning.jobs.create(model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": TICKETS, "suffix": "pending"})
     response = http.post("/fine_tuning/jobs", json={"training_data": tiny_rows(), "base_model": "pending"})
     assert_error(response, 409, code="base_model_not_ready", param="base_model")
     client.fine_tuning.jobs.cancel(pending.id)
@@ -102,7 +98,8 @@ def test_a_base_on_an_older_stack_is_incompatible(base, service):
     client, http, job = base
     legacy = _train(client, BASE_ROWS, suffix="legacy")
     service.manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         f"from models_registry.models import ClassifierVersion as V; V.objects.filter(job_id='{legacy.id}').update(stack='bert-base@old+alora-v0')",
     )
     response = http.post("/fine_tuning/jobs", json={"training_data": tiny_rows(), "base_model": "legacy"})

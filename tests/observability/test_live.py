@@ -68,9 +68,7 @@ def test_a_scrape_after_a_job_and_predictions_shows_them(service: Service, clien
     for i in range(PREDICTIONS):
         assert http.post("/reflex/predict", json={"model": "metrics-tone", "text": f"lovely day {i}"}).status_code == 200
     assert_error(http.post("/reflex/predict", json={"model": "no-such-model", "text": "x"}), 404)
-    short = client.fine_tuning.jobs.create(
-        model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": tiny_rows(per_label=2)}
-    )
+    short = client.fine_tuning.jobs.create(model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": tiny_rows(per_label=2)})
     assert short.status == "failed"
     after = scrape(service)
 

@@ -54,9 +54,7 @@ def read_stream(api_url: str, key: str, job_id: str, *, last_event_id: str | Non
         headers["Last-Event-ID"] = last_event_id
     deadline = time.monotonic() + timeout
     received = []
-    with httpx.stream(
-        "GET", f"{api_url}/fine_tuning/jobs/{job_id}/events", params={"stream": "true"}, headers=headers, timeout=30
-    ) as response:
+    with httpx.stream("GET", f"{api_url}/fine_tuning/jobs/{job_id}/events", params={"stream": "true"}, headers=headers, timeout=30) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         for frame in frames(response):

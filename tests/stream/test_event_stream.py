@@ -33,9 +33,7 @@ def owner(streaming_service):
 def streamed_job(streaming_service, owner):
     """A real training job, watched over SSE from the moment it is created until the stream ends."""
     key, client = owner
-    job = client.fine_tuning.jobs.create(
-        model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": read_jsonl("support_tickets.jsonl")}
-    )
+    job = client.fine_tuning.jobs.create(model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": read_jsonl("support_tickets.jsonl")})
     received = read_stream(streaming_service.api_url, key, job.id, timeout=280)
     return wait_for_job(client, job.id, timeout=30), received
 

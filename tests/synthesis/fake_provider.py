@@ -36,14 +36,50 @@ THEMES = {
     "sports": (
         ("The striker", "Our goalkeeper", "The home team", "The referee", "The coach", "Their captain", "The midfielder", "The whole squad"),
         ("scored", "missed", "celebrated", "defended", "argued about", "trained for", "won", "lost"),
-        ("a late goal", "the penalty", "the league match", "the championship final", "the corner kick", "the away game", "the transfer window", "the offside call"),
-        ("in front of the stadium crowd", "before half time", "during extra time", "at the tournament", "after the whistle", "on the pitch", "in the derby", "this season"),
+        (
+            "a late goal",
+            "the penalty",
+            "the league match",
+            "the championship final",
+            "the corner kick",
+            "the away game",
+            "the transfer window",
+            "the offside call",
+        ),
+        (
+            "in front of the stadium crowd",
+            "before half time",
+            "during extra time",
+            "at the tournament",
+            "after the whistle",
+            "on the pitch",
+            "in the derby",
+            "this season",
+        ),
     ),
     "cooking": (
         ("The chef", "My grandmother", "The baker", "Our kitchen", "The recipe", "A home cook", "The sous chef", "My flatmate"),
         ("simmered", "baked", "seasoned", "chopped", "roasted", "whisked", "sauteed", "marinated"),
-        ("the garlic and onions", "a loaf of sourdough bread", "the tomato sauce", "fresh basil and oregano", "the chicken thighs", "butter and flour", "a pot of vegetable soup", "the pastry dough"),
-        ("in a cast iron pan", "in the oven for forty minutes", "with a pinch of salt", "over low heat", "for the dinner party", "before serving", "with olive oil", "in the slow cooker"),
+        (
+            "the garlic and onions",
+            "a loaf of sourdough bread",
+            "the tomato sauce",
+            "fresh basil and oregano",
+            "the chicken thighs",
+            "butter and flour",
+            "a pot of vegetable soup",
+            "the pastry dough",
+        ),
+        (
+            "in a cast iron pan",
+            "in the oven for forty minutes",
+            "with a pinch of salt",
+            "over low heat",
+            "for the dinner party",
+            "before serving",
+            "with olive oil",
+            "in the slow cooker",
+        ),
     ),
 }
 
@@ -96,7 +132,7 @@ def generate_answer(body: dict, *, index: int = 0) -> str:
 
 def label_answer(body: dict) -> str:
     user = _user_prompt(body)
-    texts = json.loads(user[user.index("{"):])
+    texts = json.loads(user[user.index("{") :])
     schema = _schema(body)["schema"]
     labels = schema["$defs"]["label"]["enum"]
     multi = schema["properties"]["1"].get("type") == "array"
@@ -123,9 +159,7 @@ def completion(body: dict, content: str) -> dict:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body.get("model", "fake-model"),
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content, "refusal": None}, "finish_reason": "stop", "logprobs": None}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None}, "finish_reason": "stop", "logprobs": None}],
         "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
     }
 
@@ -165,8 +199,13 @@ class FakeProvider:
         file_id = self.new_id("file")
         self.files[file_id] = content
         return {
-            "id": file_id, "object": "file", "bytes": len(content), "created_at": int(time.time()),
-            "filename": filename, "purpose": purpose, "status": "processed",
+            "id": file_id,
+            "object": "file",
+            "bytes": len(content),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
         }
 
     # Batches -------------------------------------------------------------------------------------
@@ -179,9 +218,17 @@ class FakeProvider:
         batch_id = self.new_id("batch")
         self.batch_requests[batch_id] = requests
         self.batches[batch_id] = {
-            "id": batch_id, "object": "batch", "endpoint": payload["endpoint"], "input_file_id": payload["input_file_id"],
-            "completion_window": payload["completion_window"], "status": "validating", "created_at": int(time.time()),
-            "metadata": payload.get("metadata"), "output_file_id": None, "error_file_id": None, "errors": None,
+            "id": batch_id,
+            "object": "batch",
+            "endpoint": payload["endpoint"],
+            "input_file_id": payload["input_file_id"],
+            "completion_window": payload["completion_window"],
+            "status": "validating",
+            "created_at": int(time.time()),
+            "metadata": payload.get("metadata"),
+            "output_file_id": None,
+            "error_file_id": None,
+            "errors": None,
             "request_counts": {"total": len(requests), "completed": 0, "failed": 0},
         }
         return 200, self.batches[batch_id]
@@ -195,7 +242,10 @@ class FakeProvider:
         if status == "validating":
             if scenario == "batch_failed":
                 batch["status"] = "failed"
-                batch["errors"] = {"object": "list", "data": [{"code": "invalid_json_schema", "message": "The schema is not supported.", "line": 1, "param": "body.response_format"}]}
+                batch["errors"] = {
+                    "object": "list",
+                    "data": [{"code": "invalid_json_schema", "message": "The schema is not supported.", "line": 1, "param": "body.response_format"}],
+                }
             else:
                 batch["status"] = "in_progress"
         elif status == "in_progress" and scenario != "slow":
@@ -217,7 +267,14 @@ class FakeProvider:
         lines = []
         for index, request in reversed(answered):  # results come in any order
             body = completion(request["body"], answer(request["body"], index=index))
-            lines.append({"id": f"batch_req_{index}", "custom_id": request["custom_id"], "response": {"status_code": 200, "request_id": f"req_{index}", "body": body}, "error": None})
+            lines.append(
+                {
+                    "id": f"batch_req_{index}",
+                    "custom_id": request["custom_id"],
+                    "response": {"status_code": 200, "request_id": f"req_{index}", "body": body},
+                    "error": None,
+                }
+            )
         output = [json.dumps(line) for line in lines]
         if scenario == "malformed":
             output[1:1] = ["this is not json", json.dumps({"no": "custom_id"}), '{"custom_id": "generate-0-0", "respo']
@@ -228,11 +285,20 @@ class FakeProvider:
                 errors.append({"id": f"batch_req_{index}", "custom_id": request["custom_id"], "response": None, "error": error})
             else:
                 body = {"error": {"message": "Invalid schema for response_format.", "type": "invalid_request_error", "param": None, "code": None}}
-                errors.append({"id": f"batch_req_{index}", "custom_id": request["custom_id"], "response": {"status_code": 400, "request_id": f"req_{index}", "body": body}, "error": None})
+                errors.append(
+                    {
+                        "id": f"batch_req_{index}",
+                        "custom_id": request["custom_id"],
+                        "response": {"status_code": 400, "request_id": f"req_{index}", "body": body},
+                        "error": None,
+                    }
+                )
         if output:
             batch["output_file_id"] = self.add_file(("\n".join(output) + "\n").encode(), filename="output.jsonl", purpose="batch_output")["id"]
         if errors:
-            batch["error_file_id"] = self.add_file(("\n".join(json.dumps(e) for e in errors) + "\n").encode(), filename="errors.jsonl", purpose="batch_output")["id"]
+            batch["error_file_id"] = self.add_file(("\n".join(json.dumps(e) for e in errors) + "\n").encode(), filename="errors.jsonl", purpose="batch_output")[
+                "id"
+            ]
         batch["status"] = "expired" if scenario == "expire" else "completed"
         batch["request_counts"] = {"total": len(requests), "completed": len(answered), "failed": len(errored)}
 
@@ -311,10 +377,7 @@ def _handler(fake: FakeProvider) -> type[BaseHTTPRequestHandler]:
                 return
             if self.path == "/v1/files":
                 envelope = b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + body
-                parts = {
-                    part.get_param("name", header="content-disposition"): part
-                    for part in BytesParser(policy=HTTP).parsebytes(envelope).iter_parts()
-                }
+                parts = {part.get_param("name", header="content-disposition"): part for part in BytesParser(policy=HTTP).parsebytes(envelope).iter_parts()}
                 upload = parts["file"]
                 purpose = parts["purpose"].get_payload(decode=True).decode()
                 with fake.lock:

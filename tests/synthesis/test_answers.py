@@ -69,8 +69,7 @@ def test_generated_items_are_deduplicated_ignoring_case_and_whitespace_and_bad_o
     assert generated.unreadable_answers == 1
     assert generated.tallies["ham"].kept == 0
     assert tally.describe("spam") == (
-        "Label 'spam': 5 examples kept; dropped 1 duplicate, 1 empty, 1 overlong, 1 off-label, 1 malformed; "
-        "2 more than needed left out"
+        "Label 'spam': 5 examples kept; dropped 1 duplicate, 1 empty, 1 overlong, 1 off-label, 1 malformed; 2 more than needed left out"
     )
 
 

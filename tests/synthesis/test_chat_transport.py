@@ -77,9 +77,6 @@ def test_a_label_data_job_over_chat_drops_invalid_labels_and_predicts_sensibly(t
     done = wait_for_job(caller.client, job.id, timeout=TIMEOUT)
     assert done.status == "succeeded", done.error
     messages = caller.messages(job.id)
-    assert (
-        "Labelled 18 of 24 texts ('sports' 12, 'cooking' 6); dropped 6: 6 with an invalid label, "
-        "0 in unreadable answers, 0 unanswered"
-    ) in messages
+    assert ("Labelled 18 of 24 texts ('sports' 12, 'cooking' 6); dropped 6: 6 with an invalid label, 0 in unreadable answers, 0 unanswered") in messages
     assert caller.predict("labelled-chat", "The striker scored a goal before half time") == "sports"
     assert caller.predict("labelled-chat", "Bake the bread in the oven with butter") == "cooking"

@@ -40,9 +40,7 @@ def cancelled_job_delivery(url: str) -> Delivery:
 
 
 def retry_schedules(delivery: Delivery) -> list:
-    return list(
-        Schedule.objects.filter(func=ATTEMPT_TASK, args=repr((delivery.id,))).order_by("next_run").values_list("next_run", flat=True)
-    )
+    return list(Schedule.objects.filter(func=ATTEMPT_TASK, args=repr((delivery.id,))).order_by("next_run").values_list("next_run", flat=True))
 
 
 def test_the_cancellation_is_recorded_as_one_delivery_with_a_thin_body(receiver):

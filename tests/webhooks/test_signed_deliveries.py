@@ -55,9 +55,7 @@ def secret_of(service: Service, user: str, *flags: str) -> str:
 
 
 def create(client: openai.OpenAI, rows: list[dict], url: str):
-    return client.fine_tuning.jobs.create(
-        model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": rows, "webhook_url": url}
-    )
+    return client.fine_tuning.jobs.create(model="morph-reflex-v1", training_file=openai.omit, extra_body={"training_data": rows, "webhook_url": url})
 
 
 def assert_verified(received, *, secret: str, job_id: str, event_type: str) -> None:

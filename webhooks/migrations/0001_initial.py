@@ -7,53 +7,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.CharField(default=webhooks.models.new_event_id, editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('job_id', models.CharField(db_index=True, max_length=40)),
-                ('event_type', models.CharField(max_length=64)),
-                ('url', models.CharField(max_length=2048)),
-                ('payload', models.JSONField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('delivered', 'Delivered'), ('failed', 'Failed')], db_index=True, default='pending', max_length=16)),
-                ('attempt_count', models.PositiveIntegerField(default=0, help_text='attempts in the current round of retries')),
-                ('next_attempt_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('last_status_code', models.PositiveIntegerField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, default='', max_length=500)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhook_deliveries', to='accounts.account')),
+                ("id", models.CharField(default=webhooks.models.new_event_id, editable=False, max_length=40, primary_key=True, serialize=False)),
+                ("job_id", models.CharField(db_index=True, max_length=40)),
+                ("event_type", models.CharField(max_length=64)),
+                ("url", models.CharField(max_length=2048)),
+                ("payload", models.JSONField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("delivered", "Delivered"), ("failed", "Failed")], db_index=True, default="pending", max_length=16
+                    ),
+                ),
+                ("attempt_count", models.PositiveIntegerField(default=0, help_text="attempts in the current round of retries")),
+                ("next_attempt_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("last_status_code", models.PositiveIntegerField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, default="", max_length=500)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("account", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="webhook_deliveries", to="accounts.account")),
             ],
             options={
-                'verbose_name_plural': 'deliveries',
-                'ordering': ['-created_at'],
+                "verbose_name_plural": "deliveries",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='DeliveryAttempt',
+            name="DeliveryAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempted_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('status_code', models.PositiveIntegerField(blank=True, null=True)),
-                ('error', models.CharField(blank=True, default='', max_length=500)),
-                ('duration_ms', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='webhooks.delivery')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("attempted_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("status_code", models.PositiveIntegerField(blank=True, null=True)),
+                ("error", models.CharField(blank=True, default="", max_length=500)),
+                ("duration_ms", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("delivery", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="attempts", to="webhooks.delivery")),
             ],
             options={
-                'ordering': ['delivery', 'attempted_at', 'id'],
+                "ordering": ["delivery", "attempted_at", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.UniqueConstraint(fields=('job_id', 'event_type'), name='one_delivery_per_job_event'),
+            model_name="delivery",
+            constraint=models.UniqueConstraint(fields=("job_id", "event_type"), name="one_delivery_per_job_event"),
         ),
     ]

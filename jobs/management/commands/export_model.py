@@ -8,10 +8,7 @@ from reflex_project.api.errors import ApiError
 
 
 class Command(BaseCommand):
-    help = (
-        "Write a model's portable archive (the one GET /v1/models/{model}/export returns) into DIR; "
-        "its path is printed alone on the last line."
-    )
+    help = "Write a model's portable archive (the one GET /v1/models/{model}/export returns) into DIR; its path is printed alone on the last line."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("name", help="the model: a default Reflex, or with --user one of that user's models (name or job id)")

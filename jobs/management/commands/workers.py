@@ -18,17 +18,19 @@ class Command(BaseCommand):
         jobs = running_jobs_by_node()
         rows = []
         for node in WorkerNode.objects.all():
-            rows.append({
-                "name": node.name,
-                "state": node_state(node, now),
-                "role": node.role,
-                "clusters": node.clusters,
-                "host": node.host,
-                "pid": node.pid,
-                "training_slots": node.training_slots,
-                "heartbeat_age_s": round((now - node.heartbeat_at).total_seconds(), 1),
-                "running_jobs": jobs.get(node.name, []),
-            })
+            rows.append(
+                {
+                    "name": node.name,
+                    "state": node_state(node, now),
+                    "role": node.role,
+                    "clusters": node.clusters,
+                    "host": node.host,
+                    "pid": node.pid,
+                    "training_slots": node.training_slots,
+                    "heartbeat_age_s": round((now - node.heartbeat_at).total_seconds(), 1),
+                    "running_jobs": jobs.get(node.name, []),
+                }
+            )
         if options["json"]:
             for row in rows:
                 self.stdout.write(json.dumps(row))

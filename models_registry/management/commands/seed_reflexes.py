@@ -30,8 +30,12 @@ class Command(BaseCommand):
             return
         try:
             seed_reflexes(
-                retrain=retrain, write_artifacts=write_artifacts, shipped_only=shipped_only, only=only,
-                public_folder=data, say=self.stdout.write,
+                retrain=retrain,
+                write_artifacts=write_artifacts,
+                shipped_only=shipped_only,
+                only=only,
+                public_folder=data,
+                say=self.stdout.write,
             )
         except PublicDataMissing as missing:
             raise CommandError(str(missing)) from missing
