@@ -55,6 +55,7 @@ class TrainingProcess:
 
     def __init__(self, spec_path: Path, output_path: Path, log_path: Path) -> None:
         context = _fork_server()
+        log_path.touch()  # the run's log exists from the start, even for a run stopped before it starts
         self.lines, writer = context.Pipe(duplex=False)
         self.pid: int | None = None
         self._process: multiprocessing.process.BaseProcess | None = None

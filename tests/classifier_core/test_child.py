@@ -133,3 +133,15 @@ def test_sigterm_during_training_ends_the_program_at_once_and_it_writes_nothing(
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_run_stopped_before_it_starts_ends_and_leaves_its_log(tmp_path):
+    """The supervisor may stop a run at once (a cancel, a time limit shorter than the fork server's
+    start): it ends, nothing is written, and its log, which the supervisor reads, exists."""
+    spec = _spec(tmp_path / "reflex-early", tiny_rows())
+    run = TrainingProcess(spec, spec.parent / "model.bin", spec.parent / "stderr.log")
+    run.send_signal(signal.SIGTERM)
+    run.kill()
+    assert run.wait(timeout=120) in (-signal.SIGKILL, -signal.SIGTERM, 3)
+    assert (spec.parent / "stderr.log").exists()
+    assert not (spec.parent / "model.bin").exists()
