@@ -119,6 +119,11 @@ def capacity(rows_per_job: int) -> None:
         clients = [openai.OpenAI(api_key=key, base_url=service.api_url, max_retries=0) for key in keys]
         print(service.manage("workers").stdout.rstrip())
         data = rows(rows_per_job)
+        # A training worker's first run also starts its fork server (jobs/training_process.py): a run
+        # first, so that every figure below is a warm worker's.
+        first = time.monotonic()
+        finish_times(clients[:1], [create(clients[0], data)], first, timeout=1800)
+        print(f"first run of the node (starts its fork server): {time.monotonic() - first:.1f} s")
         started = time.monotonic()
         alone = finish_times(clients[:1], [create(clients[0], data)], started, timeout=1800)[0]
         one = next(iter(alone.values()))
