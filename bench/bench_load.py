@@ -174,11 +174,13 @@ def main() -> None:
     parser.add_argument("--creators", type=int, default=10)
     parser.add_argument("--windows", type=int, default=100, help="encoder windows of the long text")
     parser.add_argument("--drain", type=float, default=600.0, help="seconds to wait for the created jobs to end")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a setting for the server (repeatable)")
     args = parser.parse_args()
     service = Service(
         workdir=Path(tempfile.mkdtemp(prefix="reflex-bench-load-")),
         workers=4,
         settings_module="reflex_project.settings",  # production settings: the default rates and limits
+        extra_env=dict(item.split("=", 1) for item in args.env),
     )
     service.start()
     try:
