@@ -37,6 +37,18 @@ def wait_for_batch(client: openai.OpenAI, batch_id: str, *, timeout: float = 240
     raise AssertionError(f"batch {batch_id} still {batch.status} after {timeout}s")
 
 
+def wait_for_first_answers(client: openai.OpenAI, batch_id: str, *, timeout: float = 120):
+    """The batch once it is running and has answered at least one request; polled, not spun: the web
+    process and the worker share the machine's cores."""
+    running = wait_for_batch(client, batch_id, until={"in_progress"}, timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while running.request_counts.completed == 0:
+        assert time.monotonic() < deadline, running
+        time.sleep(0.1)
+        running = client.batches.retrieve(batch_id)
+    return running
+
+
 def file_lines(client: openai.OpenAI, file_id: str | None) -> list[dict]:
     if file_id is None:
         return []

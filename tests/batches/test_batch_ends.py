@@ -4,12 +4,11 @@ completion window closes ends ``expired``, with a ``batch_expired`` line for eve
 
 import subprocess
 import sys
-import time
 
 import openai
 import pytest
 
-from tests.batches.batch_requests import create_batch, file_lines, request_line, upload_requests, wait_for_batch
+from tests.batches.batch_requests import wait_for_first_answers, create_batch, file_lines, request_line, upload_requests, wait_for_batch
 from tests.service import ROOT, Service
 
 pytestmark = pytest.mark.e2e
@@ -58,12 +57,7 @@ def test_an_expired_batch_keeps_its_answers_and_writes_batch_expired_for_the_res
     )
     try:
         batch = create_batch(client, upload_requests(client, [request_line(i) for i in range(total)]))
-        running = wait_for_batch(client, batch.id, until={"in_progress"}, timeout=120)
-        deadline = time.monotonic() + 120  # polled, not spun: the web process and the worker share the machine's cores
-        while running.request_counts.completed == 0:
-            assert time.monotonic() < deadline, running
-            time.sleep(0.1)
-            running = client.batches.retrieve(batch.id)
+        wait_for_first_answers(client, batch.id)
         # The completion window closes now: the worker sees it before its next chunk.
         _, errors = shell.communicate(
             f"from django.utils import timezone; from batches.models import Batch; Batch.objects.filter(pk={batch.id!r}).update(expires_at=timezone.now())",

@@ -9,7 +9,7 @@ import time
 import openai
 import pytest
 
-from tests.batches.batch_requests import create_batch, file_lines, request_line, upload_requests, wait_for_batch
+from tests.batches.batch_requests import wait_for_first_answers, create_batch, file_lines, request_line, upload_requests, wait_for_batch
 from tests.jobs import processes
 from tests.service import Service
 
@@ -52,12 +52,7 @@ def test_a_killed_workers_batch_resumes_without_losing_or_repeating_a_line(resum
     service, nodes = resumable
     client = openai.OpenAI(api_key=service.create_key("resume"), base_url=service.api_url, max_retries=0, timeout=60)
     batch = create_batch(client, upload_requests(client, [request_line(i) for i in range(400)]))
-    running = wait_for_batch(client, batch.id, until={"in_progress"}, timeout=120)
-    deadline = time.monotonic() + 120  # polled, not spun: the web process and the worker share the machine's cores
-    while running.request_counts.completed == 0:
-        assert time.monotonic() < deadline, running
-        time.sleep(0.1)
-        running = client.batches.retrieve(batch.id)
+    wait_for_first_answers(client, batch.id)
     service.stop_process(holder(service, batch.id, nodes), signal.SIGKILL)
     stopped_at = client.batches.retrieve(batch.id).request_counts.completed
     assert 0 < stopped_at < 400
