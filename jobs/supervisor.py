@@ -104,8 +104,13 @@ def _heartbeat(claim: Claim) -> bool:
 
 
 def _stop(process: TrainingProcess) -> None:
-    """SIGTERM ends the child at once (classifier_core.child); SIGKILL if it has not gone after the grace period."""
+    """SIGTERM ends the child at once (classifier_core.child); SIGKILL if it has not gone after the grace period.
+    A run still starting (the fork server's first imports take seconds) is killed as soon as it exists,
+    without waiting here: the caller reads on, and heartbeats, until it has gone."""
     if process.poll() is not None:
+        return
+    if process.pid is None:
+        process.kill()
         return
     process.send_signal(signal.SIGTERM)
     try:
