@@ -30,14 +30,17 @@ def test_a_stopping_web_process_finishes_its_request_and_ends_streams_with_a_ret
         def rows(n: int) -> dict:
             return {"requests": [{"id": str(i), "model": model, "text": f"{i} {text}"} for i in range(n)]}
 
-        # A batch that takes about 4 s on this machine, as measured by a smaller one (which also loads the model).
-        for _ in range(2):
+        # A batch that takes about 4 s on this machine, as measured by smaller ones (the first also loads the model;
+        # the fastest of the rest is the least disturbed by whatever else the machine runs).
+        timings = []
+        for _ in range(3):
             started = time.monotonic()
             calibration = httpx.post(f"{service.api_url}/reflex/synchronous_predict_batch", json=rows(20), headers=headers, timeout=120)
             assert calibration.status_code == 200
-            took_20 = time.monotonic() - started
-        size = max(20, min(300, int(20 * 4 / took_20)))
-        batch, in_flight_after = rows(size), min(1.0, took_20 * size / 20 / 4)
+            timings.append(time.monotonic() - started)
+        took_20 = min(timings[1:])
+        size = max(40, min(300, int(20 * 4 / took_20)))
+        batch, in_flight_after = rows(size), 0.3  # the signal comes well before even a 4x faster pass could end
 
         stream_lines: list[str] = []
         stream_open = threading.Event()
