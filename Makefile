@@ -34,10 +34,11 @@ test-fast: install
 test-cluster: install
 	$(BIN)/python -m pytest -m cluster $(PYTEST_ARGS)
 
-# Format and lint (ruff.toml), the architecture's import contracts (.importlinter), and no model change without its migration.
+# Format and lint (ruff.toml), types (mypy.ini), the architecture's import contracts (.importlinter), and no model change without its migration.
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run
 

@@ -1,11 +1,23 @@
 """Staff view of accounts and API keys. Revoking goes through accounts.services."""
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from accounts.models import Account, ApiKey
 from accounts.services import revoke_api_key
+
+if TYPE_CHECKING:  # django-stubs' helper, a dev requirement
+    from django_stubs_ext import WithAnnotations
+
+
+class _Counts(TypedDict):
+    """What ``AccountAdmin.get_queryset`` annotates each account with."""
+
+    _active_keys: int
+    _jobs: int
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -43,11 +55,11 @@ class AccountAdmin(admin.ModelAdmin):
         return False  # an account is created with its user (create_user, create_api_key)
 
     @admin.display(description="active keys", ordering="_active_keys")
-    def active_keys(self, account: Account) -> int:
+    def active_keys(self, account: "WithAnnotations[Account, _Counts]") -> int:
         return account._active_keys
 
     @admin.display(description="jobs", ordering="_jobs")
-    def job_count(self, account: Account) -> int:
+    def job_count(self, account: "WithAnnotations[Account, _Counts]") -> int:
         return account._jobs
 
 

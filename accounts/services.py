@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,12 +20,12 @@ class IssuedKey:
     raw_key: str  # shown once, never stored
 
 
-def get_or_create_account(*, user: AbstractBaseUser) -> Account:
+def get_or_create_account(*, user: User) -> Account:
     account, _ = Account.objects.get_or_create(user=user)
     return account
 
 
-def get_or_create_user(*, username: str) -> AbstractBaseUser:
+def get_or_create_user(*, username: str) -> User:
     user, created = get_user_model().objects.get_or_create(username=username)
     if created:
         user.set_unusable_password()
@@ -34,7 +34,7 @@ def get_or_create_user(*, username: str) -> AbstractBaseUser:
 
 
 @transaction.atomic
-def create_api_key(*, user: AbstractBaseUser, name: str = "") -> IssuedKey:
+def create_api_key(*, user: User, name: str = "") -> IssuedKey:
     account = get_or_create_account(user=user)
     raw_key = generate_key()
     api_key = ApiKey.objects.create(account=account, name=name[:100], prefix=visible_prefix(raw_key), key_hash=hash_key(raw_key))
@@ -42,7 +42,7 @@ def create_api_key(*, user: AbstractBaseUser, name: str = "") -> IssuedKey:
 
 
 @transaction.atomic
-def replace_api_key(*, user: AbstractBaseUser, name: str) -> IssuedKey:
+def replace_api_key(*, user: User, name: str) -> IssuedKey:
     """A new key named ``name``; the user's active keys of that name are revoked in the same transaction.
     ``make run`` issues its key so, and restarts leave one live key behind, not one per start."""
     if not name:

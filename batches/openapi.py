@@ -24,14 +24,16 @@ class BatchErrorSerializer(serializers.Serializer):
 
 class BatchErrorsSerializer(serializers.Serializer):
     object = serializers.ChoiceField(choices=["list"])
-    data = BatchErrorSerializer(many=True)
+    # a declared field, which SerializerMetaclass takes out of the class: the stubs see it replace Serializer.data
+    data = BatchErrorSerializer(many=True)  # type: ignore[assignment]
 
 
 class BatchSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="`batch_` and a random part.")
     object = serializers.ChoiceField(choices=["batch"])
     endpoint = serializers.ChoiceField(choices=[ENDPOINT])
-    errors = BatchErrorsSerializer(allow_null=True, help_text="Why it failed: each bad line, numbered, or `output_too_large`.")
+    # a declared field, which SerializerMetaclass takes out of the class: the stubs see it replace Serializer.errors
+    errors = BatchErrorsSerializer(allow_null=True, help_text="Why it failed: each bad line, numbered, or `output_too_large`.")  # type: ignore[assignment]
     input_file_id = serializers.CharField()
     completion_window = serializers.ChoiceField(choices=[COMPLETION_WINDOW])
     status = serializers.ChoiceField(choices=BatchStatus.values)
@@ -59,5 +61,6 @@ class BatchCreateSerializer(serializers.Serializer):
 
 class BatchListSerializer(serializers.Serializer):
     object = serializers.ChoiceField(choices=["list"])
-    data = BatchSerializer(many=True)
+    # a declared field, which SerializerMetaclass takes out of the class: the stubs see it replace Serializer.data
+    data = BatchSerializer(many=True)  # type: ignore[assignment]
     has_more = serializers.BooleanField()

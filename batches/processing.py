@@ -17,7 +17,7 @@ import json
 import logging
 import secrets
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -51,7 +51,7 @@ class OutputTooLarge(Exception):
     """The batch's output or error file would be larger than a file may be."""
 
 
-def _stale_before() -> timezone.datetime:
+def _stale_before() -> datetime:
     return timezone.now() - timedelta(seconds=settings.REFLEX_BATCH_HEARTBEAT_TIMEOUT)
 
 
@@ -72,7 +72,7 @@ def _beat(batch_id: str, token: str) -> str:
     return _beat_and_deadline(batch_id, token)[0]
 
 
-def _beat_and_deadline(batch_id: str, token: str) -> tuple[str, timezone.datetime]:
+def _beat_and_deadline(batch_id: str, token: str) -> tuple[str, datetime]:
     """Heartbeats and answers the batch's status and ``expires_at``, read afresh."""
     if not Batch.objects.filter(pk=batch_id, run_token=token).update(heartbeat_at=timezone.now()):
         raise LostClaim(batch_id)
@@ -196,9 +196,9 @@ def _record(custom_id: str, response: dict | None, error: dict | None) -> bytes:
 def _output_line(line: BatchLine, answer: dict | ApiError) -> tuple[bool, bytes]:
     ok = not isinstance(answer, ApiError)
     response = {
-        "status_code": 200 if ok else answer.status_code,
+        "status_code": answer.status_code if isinstance(answer, ApiError) else 200,
         "request_id": "req_" + secrets.token_hex(12),
-        "body": answer if ok else answer.as_body(),
+        "body": answer.as_body() if isinstance(answer, ApiError) else answer,
     }
     return ok, _record(line.custom_id, response, None)
 

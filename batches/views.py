@@ -1,10 +1,10 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from batches import openapi, selectors, services
 from batches.serializers import batch_object
 from batches.validation import parse_batch_request
+from reflex_project.api.authentication import KeyedRequest
 from reflex_project.api.json_body import read_json_object
 from reflex_project.api.openapi import WRITING_ERRORS, error_responses
 from reflex_project.api.pagination import list_envelope, read_cursor, read_limit
@@ -25,7 +25,7 @@ class BatchListCreateView(ApiView):
         parameters=LIST_PARAMETERS,
         responses={200: openapi.BatchListSerializer, **error_responses(400)},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: KeyedRequest) -> Response:
         batches, has_more = selectors.list_batches(
             account=request.auth.account,
             after=read_cursor(request.query_params),
@@ -40,14 +40,14 @@ class BatchListCreateView(ApiView):
         request=openapi.BatchCreateSerializer,
         responses={200: OpenApiResponse(openapi.BatchSerializer, description="The batch, `validating`."), **error_responses(*WRITING_ERRORS, 404)},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: KeyedRequest) -> Response:
         batch = services.create_batch(api_key=request.auth, request=parse_batch_request(read_json_object(request)))
         return Response(batch_object(batch))
 
 
 class BatchDetailView(ApiView):
     @extend_schema(operation_id="retrieveBatch", tags=TAGS, summary="Retrieve a batch", responses={200: openapi.BatchSerializer, **error_responses(404)})
-    def get(self, request: Request, batch_id: str) -> Response:
+    def get(self, request: KeyedRequest, batch_id: str) -> Response:
         return Response(batch_object(selectors.get_batch(account=request.auth.account, batch_id=batch_id)))
 
 
@@ -59,6 +59,6 @@ class BatchCancelView(ApiView):
         request=None,
         responses={200: openapi.BatchSerializer, **error_responses(400, 404)},
     )
-    def post(self, request: Request, batch_id: str) -> Response:
+    def post(self, request: KeyedRequest, batch_id: str) -> Response:
         batch = selectors.get_batch(account=request.auth.account, batch_id=batch_id)
         return Response(batch_object(services.cancel_batch(batch=batch)))

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -48,7 +49,9 @@ class LayerWeights:
 LoraPair = tuple[torch.Tensor, torch.Tensor]  # (A: rank x in, B: out x rank)
 
 
-def layer_weights(layer: torch.nn.Module) -> LayerWeights:
+def layer_weights(layer: Any) -> LayerWeights:
+    """``layer``: a transformers BertLayer, whose submodules are reached by name (Module's typing
+    cannot follow them)."""
     attention = layer.attention
     modules = {
         "query": attention.self.query,
@@ -191,11 +194,11 @@ class Encoder:
             if lora is None or name not in lora:
                 return y
             a, b = lora[name]
+            if gate is None:
+                return y + F.linear(F.linear(x, a), b) * scale
             if a.dim() == 3:
                 blocks = x.reshape(a.shape[0], -1, x.shape[-1])
                 return y + torch.bmm(torch.bmm(blocks, a) * gate, b).view(y.shape)
-            if gate is None:
-                return y + F.linear(F.linear(x, a), b) * scale
             return y + F.linear(F.linear(x, a) * gate, b)
 
         batch, length, width = hidden.shape
@@ -216,7 +219,10 @@ class Encoder:
 
     def weights(self, index: int, dtype: torch.dtype) -> LayerWeights:
         """Layer ``index``'s frozen weights in ``dtype`` (float32, or the trunk's low dtype)."""
-        return self.layers[index] if dtype == torch.float32 else self._low[index]
+        if dtype == torch.float32:
+            return self.layers[index]
+        assert self._low is not None, "a low dtype only over a trunk in one"
+        return self._low[index]
 
     def merged_layer(self, index: int, lora: dict[str, LoraPair], scale: float, dtype: torch.dtype) -> LayerWeights:
         """Layer ``index`` with ``scale * B A`` added to each adapted linear's weight, in ``dtype``: the

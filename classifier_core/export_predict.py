@@ -139,9 +139,11 @@ class Reflex:
         return np.concatenate(out)
 
     def predict(self, texts: list[str]) -> list[dict]:
-        token_ids = self.tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"] if texts else []
+        if not texts:
+            return []
+        token_ids = self.tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
         spans = [self.windows(ids) for ids in token_ids]
-        logits = self.window_logits([window for windows in spans for window in windows]) if spans else None
+        logits = self.window_logits([window for windows in spans for window in windows])
         results, at = [], 0
         for text, windows in zip(texts, spans):
             encoder = logits[at : at + len(windows)].sum(axis=0, dtype=np.float32) / len(windows)

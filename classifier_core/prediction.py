@@ -271,8 +271,8 @@ class Predictor:
         if rows == list(range(states.shape[0])):
             x, m = states, mask
         else:
-            index = torch.tensor(rows, device=device)
-            x, m = states.index_select(0, index), mask.index_select(0, index)
+            row_index = torch.tensor(rows, device=device)
+            x, m = states.index_select(0, row_index), mask.index_select(0, row_index)
             used = sorted(set(rows))
             if len(used) < len(rows):  # windows repeated for several models share their base q, k, v
                 at = {row: i for i, row in enumerate(used)}

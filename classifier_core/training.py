@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -45,6 +46,8 @@ from .finetune import (
 )
 from .label_issues import MAX_ISSUES, find_label_issues
 from .lexical import LexicalModel, fit_lexical, is_lexical_key
+
+Fitted = TypeVar("Fitted")  # what cross_fit fits per fold: a lexical model, a head
 
 HEAD_KEYS = (adapter.HEAD_WEIGHT, adapter.HEAD_BIAS)  # stored in float32: a standardised head's weights can pass float16's range
 
@@ -182,7 +185,7 @@ class Training:
 
     # -- the experts ------------------------------------------------------------------------------
 
-    def cross_fit(self, fit: Callable[[np.ndarray], object], logits: Callable[[object, np.ndarray], np.ndarray]) -> np.ndarray:
+    def cross_fit(self, fit: Callable[[np.ndarray], Fitted], logits: Callable[[Fitted, np.ndarray], np.ndarray]) -> np.ndarray:
         """Each row's logits from the model fitted on the other folds."""
         out = np.zeros((len(self.examples), len(self.spec.labels)), dtype=np.float32)
         for fold in range(self.fold_count):

@@ -7,18 +7,26 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from accounts.models import Account
 from accounts.services import get_or_create_account
 from reflex_project.api.errors import ApiError, AuthenticationError, NotFound, response_for
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
+
+
+def user_of(request: HttpRequest) -> User:
+    user = request.user
+    assert user.is_authenticated, "page and json_endpoint let no anonymous request through"
+    return user
 
 
 def account_of(request: HttpRequest) -> Account:
-    return get_or_create_account(user=request.user)
+    return get_or_create_account(user=user_of(request))
 
 
 def page(view: View) -> View:
@@ -26,7 +34,7 @@ def page(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except (Http404, NotFound):
@@ -40,7 +48,7 @@ def json_endpoint(view: View) -> View:
     login redirect the script could not read."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return response_for(AuthenticationError("Log in to the dashboard first.", code="not_logged_in"))
         try:

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from accounts.models import Account
 from jobs.models import TERMINAL_STATUSES, FineTuningJob
@@ -55,7 +56,7 @@ async def _until_end(job_id: str, after_event_id: str | None) -> AsyncIterator[b
         yield END_OF_STREAM
 
 
-async def job_events_stream(request: HttpRequest, job_id: str) -> HttpResponse:
+async def job_events_stream(request: HttpRequest, job_id: str) -> HttpResponseBase:
     try:
         owned = await _owned_job_id(request, job_id)
     except _NotLoggedIn:

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import create_api_key, get_or_create_webhook_secret, revoke_api_key, rotate_webhook_secret
 from dashboard import selectors
-from dashboard.access import account_of, json_endpoint, page
+from dashboard.access import account_of, json_endpoint, page, user_of
 from batches import selectors as batch_selectors
 from dashboard.forms import KeyCreateForm, ModelDeleteForm
 from files import selectors as file_selectors
@@ -58,7 +58,7 @@ def keys(request: HttpRequest) -> HttpResponse:
     form = KeyCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         # Rendered in this response, never redirected or stored: the raw key is shown once.
-        issued = create_api_key(user=request.user, name=form.cleaned_data["name"])
+        issued = create_api_key(user=user_of(request), name=form.cleaned_data["name"])
         form = KeyCreateForm()
     return render(
         request,
@@ -187,6 +187,7 @@ def playground_predict(request: HttpRequest) -> JsonResponse:
     """``{"models": [...], "text": ...}`` → the API's multi-model predict object."""
     body = read_json_object(request)
     _, names = parse_model_names({"models": body.get("models", [])})
+    assert names is not None  # "models" is sent: its names, or an InvalidRequest
     text = parse_text(body)
     return JsonResponse(predict_many_models(account=account_of(request), models=names, text=text))
 

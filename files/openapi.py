@@ -35,5 +35,6 @@ class FileDeletedSerializer(serializers.Serializer):
 
 class FileListSerializer(serializers.Serializer):
     object = serializers.ChoiceField(choices=["list"])
-    data = FileSerializer(many=True)
+    # a declared field, which SerializerMetaclass takes out of the class: the stubs see it replace Serializer.data
+    data = FileSerializer(many=True)  # type: ignore[assignment]
     has_more = serializers.BooleanField()

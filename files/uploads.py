@@ -29,6 +29,7 @@ def read_upload(request: Request) -> Upload:
         data, uploads = request.data, request.FILES
     except ParseError as exc:
         raise InvalidRequest(f"The multipart body could not be read: {exc.detail}", code="invalid_multipart") from None
+    assert isinstance(data, dict)  # a form body (the multipart parser's QueryDict), never a JSON list
     refuse_unknown_fields({name: None for name in data}, FIELDS)
     purpose = data.get("purpose")
     if purpose is None or "purpose" in uploads:

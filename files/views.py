@@ -10,6 +10,7 @@ from files.download import file_bytes
 from files.models import FilePurpose
 from files.serializers import file_object
 from files.uploads import read_upload
+from reflex_project.api.authentication import KeyedRequest
 from reflex_project.api.errors import InvalidRequest
 from reflex_project.api.openapi import WRITING_ERRORS, error_responses
 from reflex_project.api.pagination import list_envelope, read_cursor, read_limit
@@ -42,7 +43,7 @@ class FileListCreateView(ApiView):
         parameters=LIST_PARAMETERS,
         responses={200: openapi.FileListSerializer, **error_responses(400)},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: KeyedRequest) -> Response:
         files, has_more = selectors.list_files(
             account=request.auth.account,
             after=read_cursor(request.query_params),
@@ -58,7 +59,7 @@ class FileListCreateView(ApiView):
         request={"multipart/form-data": openapi.FileUploadSerializer},
         responses={200: OpenApiResponse(openapi.FileSerializer, description="The stored file."), **error_responses(*WRITING_ERRORS)},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: KeyedRequest) -> Response:
         upload = read_upload(request)
         stored = services.create_file(
             account=request.auth.account, filename=upload.filename, purpose=upload.purpose, parts=upload.file.chunks(services.CHUNK_BYTES)
@@ -68,11 +69,11 @@ class FileListCreateView(ApiView):
 
 class FileDetailView(ApiView):
     @extend_schema(operation_id="retrieveFile", tags=TAGS, summary="Retrieve a file", responses={200: openapi.FileSerializer, **error_responses(404)})
-    def get(self, request: Request, file_id: str) -> Response:
+    def get(self, request: KeyedRequest, file_id: str) -> Response:
         return Response(file_object(selectors.get_file(account=request.auth.account, file_id=file_id)))
 
     @extend_schema(operation_id="deleteFile", tags=TAGS, summary="Delete a file", responses={200: openapi.FileDeletedSerializer, **error_responses(404)})
-    def delete(self, request: Request, file_id: str) -> Response:
+    def delete(self, request: KeyedRequest, file_id: str) -> Response:
         stored = selectors.get_file(account=request.auth.account, file_id=file_id)
         services.delete_file(stored=stored)
         return Response({"id": stored.id, "object": "file", "deleted": True})
@@ -89,7 +90,7 @@ class FileContentView(ApiView):
         summary="Download a file's bytes (streamed)",
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **error_responses(404)},
     )
-    def get(self, request: Request, file_id: str) -> StreamingHttpResponse:
+    def get(self, request: KeyedRequest, file_id: str) -> StreamingHttpResponse:
         stored = selectors.get_file(account=request.auth.account, file_id=file_id)
         response = StreamingHttpResponse(file_bytes(stored.id), content_type="application/octet-stream")
         response["Content-Length"] = str(stored.bytes)

@@ -152,6 +152,7 @@ async def _answer(scope: dict, receive: Callable, handle: Handler) -> dict:
 async def _until_disconnect(receive: Callable, work: Awaitable[dict]) -> dict:
     """The answer, or _Disconnected as soon as the client goes (its rows are then skipped)."""
     task = asyncio.current_task()
+    assert task is not None  # awaited in one
     gone = finished = False
 
     def on_message(listener: asyncio.Future) -> None:

@@ -69,7 +69,9 @@ def authenticate_key(header: str) -> ApiKey:
     """``api_key_for`` (database; run in a database thread), its key remembered for the TTL."""
     generation = keys.generation
     api_key = api_key_for(header)
-    keys.put(hash_key(bearer_key(header)), api_key, generation=generation)
+    raw_key = bearer_key(header)
+    assert raw_key is not None  # api_key_for accepted the header
+    keys.put(hash_key(raw_key), api_key, generation=generation)
     return api_key
 
 

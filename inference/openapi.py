@@ -45,7 +45,8 @@ class PredictSerializer(serializers.Serializer):
 
 
 class PredictedClassSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    # a declared field, which SerializerMetaclass takes out of the class: the stubs see it replace Field.label
+    label = serializers.CharField()  # type: ignore[assignment]
     score = serializers.FloatField()
     selected = serializers.BooleanField()
 
@@ -54,7 +55,8 @@ class PredictionSerializer(serializers.Serializer):
     model = serializers.CharField()
     mode = serializers.ChoiceField(MODES)
     classes = PredictedClassSerializer(many=True, help_text="One per label, in the model's label order.")
-    label = serializers.CharField(allow_null=True, help_text="The selected class with the highest score; null when none is.")
+    # a declared field, which SerializerMetaclass takes out of the class: the stubs see it replace Field.label
+    label = serializers.CharField(allow_null=True, help_text="The selected class with the highest score; null when none is.")  # type: ignore[assignment]
     confidence = serializers.FloatField(allow_null=True)
     windows = serializers.IntegerField(min_value=1)
     inference_time_ms = serializers.FloatField()
@@ -72,7 +74,8 @@ class PredictBatchRowSerializer(serializers.Serializer):
 
 
 class PredictBatchSerializer(serializers.Serializer):
-    requests = PredictBatchRowSerializer(
+    # With many=True DRF hands min_length and max_length to the ListSerializer; the stubs omit them.
+    requests = PredictBatchRowSerializer(  # type: ignore[call-arg]
         many=True,
         min_length=1,
         max_length=MAX_BATCH_ROWS,

@@ -21,7 +21,7 @@ from reflex_project.api.errors import ApiError, InvalidRequest, NotReady, RateLi
 
 
 def prediction_object(name: str, model: PreparedModel, prediction: Prediction, elapsed_ms: float) -> dict[str, Any]:
-    classes = [
+    classes: list[dict[str, Any]] = [
         {"label": label, "score": float(score), "selected": bool(selected)}
         for label, score, selected in zip(model.labels, prediction.scores, prediction.selected)
     ]
@@ -113,10 +113,18 @@ def _answer(names: list[str], models: list[PreparedModel], result: RowResult, st
     return {"results": objects, "inference_time_ms": elapsed}
 
 
+def _names_asked(model: str | None, models: list[str] | None) -> list[str]:
+    """``parse_model_names``' answer as a list: ``models``, or the one ``model``."""
+    if models is not None:
+        return models
+    assert model is not None  # parse_model_names answers one of the two
+    return [model]
+
+
 async def apredict(*, account: Account, model: str | None, models: list[str] | None, text: str) -> dict[str, Any]:
     """``model``: one predict object; ``models``: ``{"results": [...], "inference_time_ms"}``."""
     started = time.perf_counter()
-    names = models if models is not None else [model]
+    names = _names_asked(model, models)
     cached = cached_models(account=account, names=names)
     if cached is not None:
         prepared = [cached[name] for name in names]
@@ -221,7 +229,7 @@ def _body_models(*, account: Account, body: Any, known: dict[str, PreparedModel 
         raise InvalidRequest("The request body must be a JSON object.")
     model, models = parse_model_names(body)
     text = parse_text(body)
-    names = models if models is not None else [model]
+    names = _names_asked(model, models)
     prepared = []
     for index, name in enumerate(names):
         param = "model" if models is None else f"models[{index}]"
@@ -249,15 +257,14 @@ def predict_bodies(*, account: Account, bodies: list[Any]) -> list[dict[str, Any
     so the encoder sees them as batches. At most REFLEX_BATCH_QUEUE_ROWS bodies."""
     started = time.perf_counter()
     known: dict[str, PreparedModel | ApiError] = {}
-    answers: list[dict[str, Any] | ApiError | None] = []
+    answers: dict[int, dict[str, Any] | ApiError] = {}  # by the body's index
     work: list[tuple[int, list[str], list[PreparedModel], bool, Row]] = []
     for index, body in enumerate(bodies):
         try:
             names, prepared, text, multi = _body_models(account=account, body=body, known=known)
         except ApiError as error:
-            answers.append(error)
+            answers[index] = error
             continue
-        answers.append(None)
         work.append((index, names, prepared, multi, Row(text, prepared)))
     try:
         results = get_engine(threads=_background_threads()).predict_sync([row for *_, row in work]) if work else []
@@ -268,4 +275,4 @@ def predict_bodies(*, account: Account, bodies: list[Any]) -> list[dict[str, Any
             answers[index] = _answer(names, prepared, result, started, multi=multi)
         except ApiError as error:
             answers[index] = error
-    return answers
+    return [answers[index] for index in range(len(bodies))]

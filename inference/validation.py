@@ -1,4 +1,4 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -60,8 +60,8 @@ class BatchRow:
     """One row of a batch: parsed, or the error it answers with alone."""
 
     id: str | None
-    names: list[str] | None = None  # a row with one ``model`` string has one name
-    text: str | None = None
+    names: list[str] = field(default_factory=list)  # a row with one ``model`` string has one; an error row none
+    text: str = ""  # an error row's is empty
     error: ApiError | None = None
 
 

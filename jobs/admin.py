@@ -2,6 +2,7 @@
 Cancel and delete go through jobs.services, exactly as the API does."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -65,7 +66,7 @@ class FineTuningJobAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: FineTuningJob | None = None) -> list[str]:
         # A job is changed only by its lifecycle (services), never by editing fields.
-        return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
+        return flatten_fieldsets(self.fieldsets or ())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

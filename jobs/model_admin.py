@@ -6,6 +6,8 @@ It lives with jobs because deleting goes as the API's does: a model with the job
 registry below knows no jobs. A version no job trained goes through ``models_registry.services``.
 """
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -16,6 +18,16 @@ from jobs.services import delete_job, delete_model
 from models_registry.errors import ModelNotDeletable
 from models_registry.models import Classifier, ClassifierVersion
 from models_registry.services import delete_versions
+
+if TYPE_CHECKING:  # django-stubs' helper, a dev requirement
+    from django_stubs_ext import WithAnnotations
+
+
+class _VersionCount(TypedDict):
+    """What ``ClassifierAdmin.get_queryset`` annotates each model with."""
+
+    _versions: int
+
 
 VERSION_FIELDS = (
     "classifier",
@@ -87,7 +99,7 @@ class ClassifierAdmin(admin.ModelAdmin):
         return str(classifier.account) if classifier.account_id else "default Reflex"
 
     @admin.display(description="versions", ordering="_versions")
-    def version_count(self, classifier: Classifier) -> int:
+    def version_count(self, classifier: "WithAnnotations[Classifier, _VersionCount]") -> int:
         return classifier._versions
 
     @admin.action(description="Delete selected models (all versions and their jobs)", permissions=["delete"])
@@ -105,12 +117,13 @@ class ClassifierAdmin(admin.ModelAdmin):
             self.message_user(request, f"Default Reflexes are not deletable: {', '.join(refused)}.", messages.WARNING)
 
     def delete_model(self, request: HttpRequest, obj: Classifier) -> None:
-        if obj.is_default:
+        if obj.account is None:  # a default Reflex
             raise ModelNotDeletable(f"{obj.name!r} is a default Reflex and cannot be deleted.", param="model")
         delete_model(account=obj.account, name=obj.name)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Classifier]) -> None:
         for classifier in queryset.filter(account__isnull=False).select_related("account"):
+            assert classifier.account is not None  # filtered above
             delete_model(account=classifier.account, name=classifier.name)
 
 

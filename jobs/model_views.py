@@ -6,12 +6,12 @@ the registry below knows no jobs. Their shapes and answers are the registry's (`
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from jobs import served_models, services
 from models_registry import openapi
 from models_registry.serializers import model_object
+from reflex_project.api.authentication import KeyedRequest
 from reflex_project.api.openapi import WRITING_ERRORS, error_responses
 from reflex_project.api.pagination import list_envelope
 from reflex_project.api.views import ApiView
@@ -27,7 +27,7 @@ class ModelListView(ApiView):
         summary="The models the key can use: default Reflexes, then the account's models, then names still training",
         responses={200: openapi.ModelListSerializer, **error_responses()},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: KeyedRequest) -> Response:
         views = served_models.list_models(account=request.auth.account)
         return Response(list_envelope([model_object(view) for view in views]))
 
@@ -40,7 +40,7 @@ class ModelDetailView(ApiView):
         parameters=[MODEL],
         responses={200: openapi.ModelDetailSerializer, **error_responses(404)},
     )
-    def get(self, request: Request, model: str) -> Response:
+    def get(self, request: KeyedRequest, model: str) -> Response:
         view = served_models.get_model(account=request.auth.account, name=model)
         return Response(model_object(view, with_versions=True))
 
@@ -51,7 +51,7 @@ class ModelDetailView(ApiView):
         parameters=[MODEL],
         responses={200: openapi.ModelDeletedSerializer, **error_responses(*WRITING_ERRORS, 404)},
     )
-    def delete(self, request: Request, model: str) -> Response:
+    def delete(self, request: KeyedRequest, model: str) -> Response:
         deleted = services.delete_model(account=request.auth.account, name=model)
         return Response({"id": deleted, "object": "model", "deleted": True})
 
@@ -68,7 +68,7 @@ class ModelExportView(ApiView):
             **error_responses(400, 404, 409),
         },
     )
-    def get(self, request: Request, model: str) -> HttpResponse:
+    def get(self, request: KeyedRequest, model: str) -> HttpResponse:
         exported = served_models.export_model(account=request.auth.account, name=model)
         response = HttpResponse(exported.content, content_type=exported.media_type)
         response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'

@@ -19,4 +19,4 @@ def current_node() -> str:
 
 def node_stopping() -> bool:
     path = os.environ.get(STOP_FILE_ENV)
-    return bool(path) and os.path.exists(path)
+    return bool(path and os.path.exists(path))

@@ -4,6 +4,8 @@ Schema-only serializers: ``jobs.validation`` reads a create body and ``jobs.seri
 answers; these say the same for the document, and the schemathesis run holds both to it.
 """
 
+from typing import Any
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
@@ -12,7 +14,7 @@ from jobs.models import BASE_MODEL_NAME, EventLevel, EventType, JobStatus
 from jobs.validation import MAX_SEED, MODES
 
 NULL = {"type": "null"}
-ANY = {}  # any JSON value
+ANY: dict[str, Any] = {}  # any JSON value
 
 
 @extend_schema_field(NULL)
@@ -27,7 +29,8 @@ class AnyValue(serializers.Field):
 
 class SingleLabelRowSerializer(serializers.Serializer):
     text = serializers.CharField(min_length=1, max_length=settings.REFLEX_MAX_TEXT_CHARS, trim_whitespace=False)
-    label = serializers.CharField(min_length=1, max_length=100, trim_whitespace=False)
+    # a declared field, which SerializerMetaclass takes out of the class: the stubs see it replace Field.label
+    label = serializers.CharField(min_length=1, max_length=100, trim_whitespace=False)  # type: ignore[assignment]
 
 
 class MultiLabelRowSerializer(serializers.Serializer):
@@ -138,7 +141,8 @@ class JobSerializer(serializers.Serializer):
 
 class JobListSerializer(serializers.Serializer):
     object = serializers.ChoiceField(["list"])
-    data = JobSerializer(many=True)
+    # a declared field, which SerializerMetaclass takes out of the class: the stubs see it replace Serializer.data
+    data = JobSerializer(many=True)  # type: ignore[assignment]
     has_more = serializers.BooleanField()
 
 
@@ -155,12 +159,14 @@ class EventSerializer(serializers.Serializer):
     level = serializers.ChoiceField(EventLevel.values)
     message = serializers.CharField(allow_blank=True)
     type = serializers.ChoiceField(EventType.values)
-    data = serializers.DictField(help_text="`{epoch, step, train_loss, ...}` for `metrics` events, else `{}` or details.")
+    # a declared field, which SerializerMetaclass takes out of the class: the stubs see it replace Serializer.data
+    data = serializers.DictField(help_text="`{epoch, step, train_loss, ...}` for `metrics` events, else `{}` or details.")  # type: ignore[assignment]
 
 
 class EventListSerializer(serializers.Serializer):
     object = serializers.ChoiceField(["list"])
-    data = EventSerializer(many=True)
+    # a declared field, which SerializerMetaclass takes out of the class: the stubs see it replace Serializer.data
+    data = EventSerializer(many=True)  # type: ignore[assignment]
     has_more = serializers.BooleanField()
 
 
@@ -176,7 +182,8 @@ class LabelIssueSerializer(serializers.Serializer):
 
 class LabelIssueListSerializer(serializers.Serializer):
     object = serializers.ChoiceField(["list"])
-    data = LabelIssueSerializer(many=True)
+    # a declared field, which SerializerMetaclass takes out of the class: the stubs see it replace Serializer.data
+    data = LabelIssueSerializer(many=True)  # type: ignore[assignment]
     has_more = serializers.BooleanField()
 
 

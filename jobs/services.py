@@ -151,9 +151,9 @@ def delete_model(*, account: Account, name: str) -> str:
             delete_job(job=job)
         delete_classifier(classifier=owned)
         return name
-    job = FineTuningJob.objects.filter(account=account, pk=name).first()
-    if job is not None:
-        delete_job(job=job)
+    named_job = FineTuningJob.objects.filter(account=account, pk=name).first()
+    if named_job is not None:
+        delete_job(job=named_job)
         return name
     if is_default_name(name):
         raise ModelNotDeletable(f"{name!r} is a default Reflex and cannot be deleted.", param="model")

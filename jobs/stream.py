@@ -22,7 +22,8 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import Account, ApiKey
@@ -135,7 +136,7 @@ async def _follow(job_id: str, cursor: _Cursor, layer: Any | None) -> AsyncItera
             if waiting["draining"] in done:  # the server is stopping: reconnect (elsewhere) from Last-Event-ID
                 yield RETRY_FRAME
                 return
-            if "message" in waiting and waiting["message"] in done:
+            if layer is not None and "message" in waiting and waiting["message"] in done:
                 message = waiting["message"].result()
                 waiting["message"] = asyncio.ensure_future(layer.receive(channel))
                 if message["seq"] == cursor.seq + 1:
@@ -155,7 +156,7 @@ async def _follow(job_id: str, cursor: _Cursor, layer: Any | None) -> AsyncItera
             future.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await future
-        if channel is not None:
+        if layer is not None and channel is not None:
             await layer.group_discard(group_name(job_id), channel)
 
 
@@ -211,7 +212,7 @@ def _last_event_id(request: HttpRequest) -> str | None:
     return value or None
 
 
-async def job_events_stream_view(request: HttpRequest, job_id: str) -> HttpResponse:
+async def job_events_stream_view(request: HttpRequest, job_id: str) -> StreamingHttpResponse:
     api_key = await sync_to_async(_authenticate, thread_sensitive=False)(request)
     check_parameters({"job_id": job_id}, request.GET)
     return await open_job_event_stream(account=api_key.account, job_id=job_id, after_event_id=_last_event_id(request))
@@ -222,7 +223,7 @@ _list_events_view = JobEventsView.as_view()
 
 @documented_by(methods=["GET"], view_class=JobEventsView)
 @csrf_exempt  # keys, not cookies: every other method gets the list view's 401 or 405, as JSON
-async def job_events_endpoint(request: HttpRequest, job_id: str) -> HttpResponse:
+async def job_events_endpoint(request: HttpRequest, job_id: str) -> HttpResponseBase:
     """``?stream=true`` streams; anything else is the ordinary paginated list (a DRF view), which refuses
     a ``stream`` that is not a boolean."""
     flags = request.GET.getlist("stream")

@@ -70,7 +70,8 @@ class TrainingProcess:
         process = None
         try:
             multiprocessing.forkserver.ensure_running()
-            fork_server_pid = multiprocessing.forkserver._forkserver._forkserver_pid  # the run dies with it
+            # The run dies with the fork server. Its pid is a private of CPython's, which typeshed omits.
+            fork_server_pid = multiprocessing.forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
             process = context.Process(target=_run, args=(fork_server_pid, spec_path, output_path, log_path, writer))
             process.start()
         except Exception:
@@ -100,11 +101,13 @@ class TrainingProcess:
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self._started.wait(timeout):
+            assert timeout is not None  # without one the wait lasts until the start is done
             raise subprocess.TimeoutExpired("training run", timeout)
         if self._process is None:
             return START_FAILED
         self._process.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         if self._process.exitcode is None:
+            assert timeout is not None  # without one the join lasts until the run exits
             raise subprocess.TimeoutExpired("training run", timeout)
         return self._process.exitcode
 
@@ -114,7 +117,7 @@ class TrainingProcess:
                 if self._pending_signal != signal.SIGKILL:
                     self._pending_signal = sig
                 return
-        if self._process is not None and self._process.exitcode is None:
+        if self._process is not None and self._process.pid is not None and self._process.exitcode is None:
             try:
                 os.kill(self._process.pid, sig)
             except ProcessLookupError:

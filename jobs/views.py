@@ -1,10 +1,10 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from jobs import openapi, selectors, services
 from jobs.serializers import event_object, job_object, label_issue_object
 from jobs.validation import parse_job_request
+from reflex_project.api.authentication import KeyedRequest
 from reflex_project.api.errors import InvalidRequest
 from reflex_project.api.json_body import read_json_object
 from reflex_project.api.openapi import RETRY_AFTER, WRITING_ERRORS, error_responses
@@ -33,7 +33,7 @@ class JobListCreateView(ApiView):
         parameters=_page(100, "A job id of yours: the page starts with the jobs created before it (another is a 400)."),
         responses={200: openapi.JobListSerializer, **error_responses(400)},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: KeyedRequest) -> Response:
         jobs, has_more = selectors.list_jobs(
             account=request.auth.account,
             after=read_cursor(request.query_params),
@@ -50,7 +50,7 @@ class JobListCreateView(ApiView):
         parameters=[RETRY_AFTER],
         responses={200: OpenApiResponse(openapi.JobSerializer, description="The job, `queued`."), **error_responses(*WRITING_ERRORS, 409, 429)},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: KeyedRequest) -> Response:
         job_request = parse_job_request(read_json_object(request))
         job = services.create_job(api_key=request.auth, request=job_request)
         return Response(job_object(job))
@@ -58,7 +58,7 @@ class JobListCreateView(ApiView):
 
 class JobDetailView(ApiView):
     @extend_schema(operation_id="retrieveJob", tags=TAGS, summary="Retrieve a job", responses={200: openapi.JobSerializer, **error_responses(404)})
-    def get(self, request: Request, job_id: str) -> Response:
+    def get(self, request: KeyedRequest, job_id: str) -> Response:
         return Response(job_object(selectors.get_job(account=request.auth.account, job_id=job_id)))
 
     @extend_schema(
@@ -67,7 +67,7 @@ class JobDetailView(ApiView):
         summary="Delete a job, its events and the model version it trained (cancelled first when active)",
         responses={200: openapi.JobDeletedSerializer, **error_responses(*WRITING_ERRORS, 404)},
     )
-    def delete(self, request: Request, job_id: str) -> Response:
+    def delete(self, request: KeyedRequest, job_id: str) -> Response:
         job = selectors.get_job(account=request.auth.account, job_id=job_id)
         services.delete_job(job=job)
         return Response({"id": job_id, "object": "fine_tuning.job", "deleted": True})
@@ -83,7 +83,7 @@ class JobCancelView(ApiView):
         request=None,
         responses={200: openapi.JobSerializer, **error_responses(*WRITING_ERRORS, 404)},
     )
-    def post(self, request: Request, job_id: str) -> Response:
+    def post(self, request: KeyedRequest, job_id: str) -> Response:
         job = selectors.get_job(account=request.auth.account, job_id=job_id)
         return Response(job_object(services.cancel_job(job=job, by="api")))
 
@@ -118,7 +118,7 @@ class JobEventsView(ApiView):
             **error_responses(400, 404),
         },
     )
-    def get(self, request: Request, job_id: str) -> Response:
+    def get(self, request: KeyedRequest, job_id: str) -> Response:
         _check_stream_flag(request.query_params)
         job = selectors.get_job(account=request.auth.account, job_id=job_id)
         events, has_more = selectors.list_events(
@@ -137,7 +137,7 @@ class JobLabelIssuesView(ApiView):
         parameters=_page(100, "An issue id of this job (another is a 400)."),
         responses={200: openapi.LabelIssueListSerializer, **error_responses(400, 404)},
     )
-    def get(self, request: Request, job_id: str) -> Response:
+    def get(self, request: KeyedRequest, job_id: str) -> Response:
         job = selectors.get_job(account=request.auth.account, job_id=job_id)
         issues, has_more = selectors.list_label_issues(
             job=job,

@@ -36,7 +36,8 @@ class ModelDetailSerializer(ModelSerializer):
 
 class ModelListSerializer(serializers.Serializer):
     object = serializers.ChoiceField(["list"])
-    data = ModelSerializer(many=True)
+    # a declared field, which SerializerMetaclass takes out of the class: the stubs see it replace Serializer.data
+    data = ModelSerializer(many=True)  # type: ignore[assignment]
 
 
 class ModelDeletedSerializer(serializers.Serializer):

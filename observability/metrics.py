@@ -63,7 +63,7 @@ WEBHOOK_ATTEMPTS = Counter(
 SSE_STREAMS_OPEN = Gauge("reflex_sse_streams_open", "Job event streams open now (live processes).", multiprocess_mode="livesum")
 
 
-def method_label(method: str) -> str:
+def method_label(method: str | None) -> str:
     """A request's method as a label: the known ones as they are, anything else "other" (bounded)."""
     return method if method in KNOWN_METHODS else "other"
 
@@ -71,7 +71,7 @@ def method_label(method: str) -> str:
 _request_children: dict[tuple[str, str, int], tuple] = {}  # bounded: routes, known methods, statuses
 
 
-def observe_request(route: str, method: str, status: int, seconds: float) -> None:
+def observe_request(route: str, method: str | None, status: int, seconds: float) -> None:
     """Counts one answered request; the labelled children are looked up once (``labels`` takes a lock
     and builds its key each call: a third of the cost on the predict path)."""
     key = (route, method_label(method), status)

@@ -8,6 +8,7 @@ sync-only middleware would send every request under daphne through thread hops.
 """
 
 import time
+from collections.abc import Awaitable
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -37,8 +38,8 @@ class RequestMetricsMiddleware:
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if iscoroutinefunction(self):
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        if iscoroutinefunction(self.get_response):  # an async chain: __init__ marked self a coroutine function
             return self.__acall__(request)
         started = time.perf_counter()
         response = self.get_response(request)

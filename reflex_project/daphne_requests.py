@@ -37,7 +37,7 @@ class BodyPacer:
     each piece is read when the application takes the one before it (``Queue._get``, the hook
     asyncio's own queue subclasses override). The body daphne's loop would send is dropped."""
 
-    def __init__(self, body: IO[bytes], queue: asyncio.Queue, piece_bytes: int = PIECE_BYTES) -> None:
+    def __init__(self, body: IO[bytes], queue: asyncio.Queue[dict], piece_bytes: int = PIECE_BYTES) -> None:
         self.body, self.queue, self.piece_bytes = body, queue, piece_bytes
         self.more = True
 
@@ -59,10 +59,10 @@ class BodyPacer:
             self._feed()
         return message
 
-    def _put_nowait(self, message: dict) -> None:
-        if message.get("type") == "http.request":
+    def _put_nowait(self, item: dict) -> None:
+        if item.get("type") == "http.request":
             return  # daphne's copy of the body: the pacer sends it
-        asyncio.Queue.put_nowait(self.queue, message)
+        asyncio.Queue.put_nowait(self.queue, item)
 
 
 class _Handed:
@@ -88,12 +88,12 @@ def _size(body: IO[bytes]) -> int:
 def skip_form_parsing() -> bool:
     """Make daphne's requests skip Twisted's form parsing. False (nothing done) when daphne is not
     the running server (its protocol module is not imported), or when Twisted has no such switch."""
-    http_protocol = sys.modules.get("daphne.http_protocol")
+    http_protocol: Any = sys.modules.get("daphne.http_protocol")  # its attributes are daphne's, untyped
     if http_protocol is None:
         return False
     if "parsePOSTFormSubmission" not in inspect.signature(http_protocol.http.Request.__init__).parameters:
         return False
-    request_class = http_protocol.WebRequest
+    request_class: Any = http_protocol.WebRequest
     if getattr(request_class, "skips_form_parsing", False):
         return True
 

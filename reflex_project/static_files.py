@@ -9,6 +9,7 @@ host for every other path. ``REFLEX_SERVE_STATIC=0`` leaves /static/ to a server
 """
 
 import warnings
+from collections.abc import Awaitable
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -33,8 +34,8 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
     def _static_file(self, request: HttpRequest):
         return self.find_file(request.path_info) if self.autorefresh else self.files.get(request.path_info)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if iscoroutinefunction(self):
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        if iscoroutinefunction(self.get_response):  # an async chain: __init__ marked self a coroutine function
             return self.__acall__(request)
         static_file = self._static_file(request)
         if static_file is None:

@@ -12,10 +12,15 @@ import os
 import signal
 import sys
 import time
+from typing import Any
 
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
-from twisted.internet import reactor
+from twisted.internet import reactor as twisted_reactor
+
+# Twisted types the reactor with zope interfaces, whose methods mypy reads without ``self`` (short of
+# the mypy-zope plugin): untyped here.
+reactor: Any = twisted_reactor
 
 logger = logging.getLogger(__name__)
 CHECK_SECONDS = 0.05
@@ -25,7 +30,7 @@ class GracefulServer(Server):
     def __init__(self, *args, **kwargs) -> None:
         kwargs["signal_handlers"] = False  # ours, below
         super().__init__(*args, **kwargs)
-        self.ports = []
+        self.ports: list[Any] = []  # Twisted's listening ports
         self.draining_since: float | None = None
 
     def run(self) -> None:
@@ -60,6 +65,7 @@ class GracefulServer(Server):
         from django.conf import settings
 
         busy = self.in_flight()
+        assert self.draining_since is not None  # drain set it
         waited = time.monotonic() - self.draining_since
         if busy and waited < settings.REFLEX_WEB_STOP_SECONDS:
             reactor.callLater(CHECK_SECONDS, self._stop_when_drained)

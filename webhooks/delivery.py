@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import httpx
 from django.conf import settings
 
-from webhooks.destinations import UnsafeDestination, default_port, parse_url, resolve_addresses
+from webhooks.destinations import UnsafeDestination, parse_url, resolve_addresses
 
 USER_AGENT = "Reflex-Webhooks/1.0"
 
@@ -31,7 +31,7 @@ class DeliveryResult:
 def _pinned_request(url: str, *, body: bytes, headers: dict[str, str]) -> httpx.Request:
     """A POST to ``url`` that connects to a vetted address of its host instead of resolving again."""
     parts = parse_url(url)
-    address = resolve_addresses(parts.hostname, default_port(parts))[0]
+    address = resolve_addresses(parts)[0]
     original = httpx.URL(url.strip())
     pinned = original.copy_with(host=str(address))
     host_header = original.netloc.decode("ascii").rpartition("@")[2]

@@ -47,14 +47,16 @@ def default_port(parts: SplitResult) -> int:
     return parts.port or (443 if parts.scheme.lower() == "https" else 80)
 
 
-def resolve_addresses(host: str, port: int) -> list[IPAddress]:
-    """Every address ``host`` resolves to, refused unless all of them are public (or the setting
-    ``REFLEX_WEBHOOK_ALLOW_PRIVATE`` allows internal ones)."""
+def resolve_addresses(parts: SplitResult) -> list[IPAddress]:
+    """Every address the host of ``parts`` (``parse_url``'s) resolves to, refused unless all of them
+    are public (or the setting ``REFLEX_WEBHOOK_ALLOW_PRIVATE`` allows internal ones)."""
+    host = parts.hostname
+    assert host, "parse_url refuses a URL without a host"
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, default_port(parts), type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError):
         raise UnsafeDestination(f"host {host!r} could not be resolved") from None
-    addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+    addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
     if not addresses:
         raise UnsafeDestination(f"host {host!r} could not be resolved")
     if not settings.REFLEX_WEBHOOK_ALLOW_PRIVATE:
@@ -67,8 +69,7 @@ def resolve_addresses(host: str, port: int) -> list[IPAddress]:
 def validate_webhook_url(url: str) -> str:
     """The URL, or a 400 with ``param=webhook_url``."""
     try:
-        parts = parse_url(url)
-        resolve_addresses(parts.hostname, default_port(parts))
+        resolve_addresses(parse_url(url))
     except UnsafeDestination as refused:
         raise InvalidRequest(f"'webhook_url' {refused}.", param="webhook_url") from None
     return url.strip()

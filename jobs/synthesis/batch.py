@@ -9,6 +9,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from typing import Final
 
 import openai
 from django.conf import settings
@@ -20,7 +21,7 @@ from jobs.synthesis.transport import Answers, Narrate, Watch, content_of
 
 logger = logging.getLogger(__name__)
 
-ENDPOINT = "/v1/chat/completions"
+ENDPOINT: Final = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 BACKOFF = 1.5
 STOP_GRACE_SECONDS = 600  # after cancelling a batch that ran too long, how long to wait for it to stop

@@ -72,6 +72,7 @@ def _read_answer(value: Any, canonical: dict[str, str], *, multi_label: bool) ->
     if not isinstance(value, list):
         return None
     chosen = [_one(item, canonical) for item in value]
-    if any(label is None for label in chosen):
+    labels = [label for label in chosen if label is not None]
+    if len(labels) < len(chosen):
         return None
-    return list(dict.fromkeys(chosen))
+    return list(dict.fromkeys(labels))

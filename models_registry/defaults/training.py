@@ -155,7 +155,7 @@ def evaluate_default(model, reflex: DefaultReflex, public_folder: Path | None, *
     for split, examples in held_out_splits(reflex, public_folder).items():
         predictions = predictor.predict(prepared, [example.text for example in examples])
         reports[split] = held_out_report(model, examples, predictions)
-        if split in reflex.public_sets:  # its rows stay outside the project: errors by source, no texts
+        if public_folder is not None and split in reflex.public_sets:  # its rows stay outside the project: errors by source, no texts
             rows = [json.loads(line) for line in read_lines(reflex.public_path(public_folder, "test", split))]
             reports[split]["mistakes"] = []
             if any("source" in row for row in rows):

@@ -35,6 +35,13 @@ def api_key_for(header: str) -> ApiKey:
     return api_key
 
 
+class KeyedRequest(Request):
+    """What a view under ``/v1`` is handed once ``ApiKeyAuthentication`` let the request through: its
+    ``auth`` is the ApiKey. For annotations only: DRF builds a plain ``Request``."""
+
+    auth: ApiKey
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """DRF's side of ``api_key_for``: ``request.auth`` is the ApiKey, ``request.user`` its user."""
 

@@ -6,7 +6,8 @@ error response by hand. ``exception_handler`` serves DRF views; ``handler404``/`
 """
 
 import logging
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
@@ -65,7 +66,7 @@ class MethodNotAllowed(ApiError):
     status_code = 405
     default_code = "method_not_allowed"
 
-    def __init__(self, method: str, *, allowed: list[str]) -> None:
+    def __init__(self, method: str | None, *, allowed: list[str]) -> None:
         super().__init__(f'Method "{method}" not allowed.')
         self.allowed = allowed
 
@@ -98,7 +99,10 @@ def error_body(message: str, *, error_type: str, param: str | None = None, code:
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
 
 
-def _add_headers(response: HttpResponse, error: ApiError) -> HttpResponse:
+_Response = TypeVar("_Response", bound=HttpResponse)  # Django's JsonResponse or DRF's Response
+
+
+def _add_headers(response: _Response, error: ApiError) -> _Response:
     if isinstance(error, RateLimited):
         response["Retry-After"] = str(error.retry_after)
     if isinstance(error, AuthenticationError):
@@ -117,7 +121,7 @@ def _from_drf(exc: drf_exceptions.APIException) -> ApiError:
         detail = str(exc.detail) if isinstance(exc, drf_exceptions.AuthenticationFailed) else None
         return AuthenticationError(detail or "Missing API key: send 'Authorization: Bearer <key>'.")
     if isinstance(exc, drf_exceptions.Throttled):
-        wait = int(exc.wait or 1) if exc.wait is not None else 1
+        wait = int(exc.wait or 1) if exc.wait is not None else 1  # type: ignore[attr-defined]  # the stubs omit the wait Throttled.__init__ sets
         return RateLimited("Rate limit exceeded; retry shortly.", retry_after=max(1, wait))
     if isinstance(exc, drf_exceptions.ParseError):
         return InvalidRequest(f"Request body is not valid JSON: {exc.detail}", code="invalid_json")
@@ -191,8 +195,8 @@ class ApiErrorMiddleware:
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if iscoroutinefunction(self):
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        if iscoroutinefunction(self.get_response):  # an async chain: __init__ marked self a coroutine function
             return self.__acall__(request)
         refused = self._refuse_oversize(request)
         return refused if refused is not None else self.get_response(request)

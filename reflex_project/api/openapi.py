@@ -15,7 +15,7 @@ drf-spectacular-sidecar's assets served from here: no CDN).
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -78,14 +78,14 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 # Plain Django views: described by a DRF view class of their own.
 
 
-def documented_by(*, methods: list[str], view_class: type = APIView) -> Callable:
+def documented_by(*, methods: list[str], view_class: type[APIView] = APIView) -> Callable[[Callable], Callable]:
     """Marks a plain Django view as an API path serving ``methods``, for ``add_plain_views``. The view
     describes itself with ``extend_schema`` as a DRF handler does, or ``view_class`` (an ``APIView``)
     describes it with its own handlers' ``extend_schema``; either way the key and the errors are the
     API's (``view_class``'s authentication)."""
 
     def mark(view: Callable) -> Callable:
-        view.openapi_view = (view_class, methods)
+        setattr(view, "openapi_view", (view_class, methods))  # an attribute of the function: Callable types none
         return view
 
     return mark
@@ -103,9 +103,11 @@ def _plain_views(patterns: list, prefix: str):
 def described_endpoints(regex: str, view: Callable) -> list[tuple]:
     """drf-spectacular's endpoints for ``view`` (marked with ``documented_by``) at ``regex``. A describing
     class without a handler of its own for a method gets the view as that handler."""
-    view_class, methods = view.openapi_view
+    view_class: type[APIView]
+    methods: list[str]
+    view_class, methods = getattr(view, "openapi_view")
     handlers = {method.lower(): staticmethod(view) for method in methods if not hasattr(view_class, method.lower())}
-    callback = type(view_class.__name__, (view_class,), handlers).as_view()
+    callback = cast(type[APIView], type(view_class.__name__, (view_class,), handlers)).as_view()
     path = EndpointEnumerator().get_path_from_regex(regex)
     return [(path, regex, method, callback) for method in methods]
 

@@ -60,7 +60,11 @@ class LocalWindows:
 
 @lru_cache(maxsize=8)
 def parse_rate(rate: str) -> tuple[int, int]:
-    return SimpleRateThrottle.parse_rate(None, rate)
+    """``rate`` as DRF reads it: (requests, seconds). A throttle without ``__init__`` (which would read a
+    scope's rate setting): ``parse_rate`` reads no state."""
+    num, duration = SimpleRateThrottle.__new__(SimpleRateThrottle).parse_rate(rate)
+    assert num is not None and duration is not None  # None only for a None rate
+    return num, duration
 
 
 _predict_windows = LocalWindows()
@@ -80,7 +84,8 @@ def check_predict_rate(api_key) -> None:
             return
     else:
         throttle = PredictThrottle()
-        if throttle.allow_request(SimpleNamespace(auth=api_key), None):
+        # a stand-in request and no view: get_cache_key reads only the request's auth
+        if throttle.allow_request(SimpleNamespace(auth=api_key), None):  # type: ignore[arg-type]
             return
         wait = throttle.wait()
     raise RateLimited("Rate limit exceeded; retry shortly.", retry_after=max(1, math.ceil(wait or 1)))

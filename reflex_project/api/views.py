@@ -9,9 +9,13 @@
   is rendered: a request that ends in an error, however late, leaves nothing behind.
 """
 
+from typing import NoReturn
+
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from reflex_project.api.errors import MethodNotAllowed
@@ -31,16 +35,16 @@ class ApiView(APIView):
         if request.method in WRITING_METHODS and request.method not in self.body_methods:
             refuse_body(request)
 
-    def http_method_not_allowed(self, request: Request, *args, **kwargs) -> HttpResponse:
+    def http_method_not_allowed(self, request: HttpRequest, *args, **kwargs) -> NoReturn:
         raise MethodNotAllowed(request.method, allowed=self.allowed_methods)
 
-    def dispatch(self, request, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request, *args, **kwargs) -> HttpResponseBase:
         if request.method not in WRITING_METHODS:
             return super().dispatch(request, *args, **kwargs)
         with transaction.atomic():
             response = super().dispatch(request, *args, **kwargs)
             if response.status_code >= 400:
                 transaction.set_rollback(True)
-            else:
+            elif isinstance(response, Response):
                 response.render()  # a body that cannot be rendered rolls the request back
         return response
