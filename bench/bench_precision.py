@@ -20,9 +20,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from bench.data_folder import add_data_option, require_datasets  # noqa: E402
+from bench.data_folder import add_data_option, read_rows, require_datasets  # noqa: E402
 
 
 def read_options() -> argparse.Namespace:
@@ -42,7 +41,7 @@ if __name__ == "__main__":
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bench_recipes import label_set, read, subset  # noqa: E402
+from bench.bench_quality import draw, examples, labels_of  # noqa: E402
 from classifier_core.artifact import from_bytes  # noqa: E402
 from classifier_core.data import MULTI_LABEL, SINGLE_LABEL, Example  # noqa: E402
 from classifier_core.encoder import load_encoder  # noqa: E402
@@ -85,15 +84,17 @@ def main(args: argparse.Namespace) -> None:
     cases = []  # (name, model, test rows)
     for name in args.datasets.split(","):
         folder = args.data / name
-        train_rows, test = subset(read(folder / "train.jsonl"), args.rows, 0), read(folder / "test.jsonl")
-        labels = label_set(train_rows)
-        mode = MULTI_LABEL if any(len(row.labels) != 1 for row in train_rows + test) else SINGLE_LABEL
+        every, test = examples(read_rows(folder / "train.jsonl")), examples(read_rows(folder / "test.jsonl"))
+        multi = any(len(row.labels) != 1 for row in every + test)
+        train_rows = draw(every, str(args.rows), 0, multi)
+        labels = labels_of(train_rows)
+        mode = MULTI_LABEL if multi else SINGLE_LABEL
         test = [Example(row.text, tuple(label for label in row.labels if label in labels)) for row in test]
         model = train(TrainingSpec(labels=labels, mode=mode, device="cpu"), train_rows)
         cases.append((f"{name} ({args.rows} rows)", model, test))
     for reflex in DEFAULT_REFLEXES:
         model = from_bytes((ARTIFACTS / f"{reflex.name}.bin").read_bytes())
-        cases.append((f"default {reflex.name}", model, read(reflex.test_path)))
+        cases.append((f"default {reflex.name}", model, examples(read_rows(reflex.test_path))))
 
     print(f"{'model':<36} {'test rows':>9} {'fp32 acc':>9} {'bf16 acc':>9} {'change':>8} {'fp32 F1':>8} {'bf16 F1':>8} {'fp32 s':>7} {'bf16 s':>7}")
     changes = []

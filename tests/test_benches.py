@@ -42,3 +42,15 @@ def test_without_a_setting_the_folder_is_the_shared_datasets_beside_the_reposito
 def test_no_bench_names_an_absolute_path():
     for script in (ROOT / "bench").glob("*.py"):
         assert '"/work' not in script.read_text() and '"/home' not in script.read_text(), script.name
+
+
+def test_every_bench_imports():
+    """A bench that imports a module that is gone fails here, not on the day someone runs it. One
+    process of its own (bench_metrics sets the metrics folder as it loads), importing each in turn."""
+    benches = sorted(path.stem for path in (ROOT / "bench").glob("*.py"))
+    script = (
+        "import importlib, traceback\nfor name in %r:\n    try:\n        importlib.import_module('bench.' + name)\n    except Exception:\n        print(name, traceback.format_exc())\n"
+        % benches
+    )
+    ran = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0 and ran.stdout == "", ran.stdout + ran.stderr[-2000:]
