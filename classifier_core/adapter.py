@@ -1,8 +1,11 @@
 """A Reflex's own weights: LoRA on every linear of the top ``k`` encoder layers, plus a linear head.
 
 State keys (plain tensors): ``layers.<i>.<linear>.lora_A`` (rank x in), ``layers.<i>.<linear>.lora_B``
-(out x rank), ``head.weight`` (labels x hidden), ``head.bias``. The same forward serves training
-(tensors are leaf parameters) and prediction (inference mode).
+(out x rank), ``head.weight`` (labels x hidden), ``head.bias``, and optionally ``head.trunk_weight``
+(labels x hidden): a two-depth head, which also reads the pooled trunk states the adapted layers start
+from (the pooled-feature head is fitted so: the top layers' pool and a middle layer's pool each carry
+what the other lost). The same forward serves training (tensors are leaf parameters) and prediction
+(inference mode).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from .encoder import ADAPTER_FORMAT, LINEAR_NAMES, Encoder, LoraPair, pool
 
 HEAD_WEIGHT = "head.weight"
 HEAD_BIAS = "head.bias"
+TRUNK_HEAD_WEIGHT = "head.trunk_weight"
+HEAD_KEYS = (HEAD_WEIGHT, HEAD_BIAS, TRUNK_HEAD_WEIGHT)  # kept in float32: a standardised head's weights can pass float16's range
 
 
 def adapter_config(*, k: int, rank: int, alpha: float, window: int) -> dict:
@@ -100,8 +105,16 @@ def pooled(hidden: torch.Tensor, mask: torch.Tensor, config: dict) -> torch.Tens
     return torch.nn.functional.normalize(result, dim=-1) if config.get("normalize") else result
 
 
-def head(pooled: torch.Tensor, state: dict[str, torch.Tensor]) -> torch.Tensor:
-    return torch.nn.functional.linear(pooled, state[HEAD_WEIGHT], state[HEAD_BIAS])
+def two_depth(state: dict[str, torch.Tensor]) -> bool:
+    return TRUNK_HEAD_WEIGHT in state
+
+
+def head(pooled: torch.Tensor, state: dict[str, torch.Tensor], trunk: torch.Tensor | None = None) -> torch.Tensor:
+    """The labels' logits from the top layers' pool and, for a two-depth head, the trunk's pool."""
+    result = torch.nn.functional.linear(pooled, state[HEAD_WEIGHT], state[HEAD_BIAS])
+    if trunk is not None and TRUNK_HEAD_WEIGHT in state:
+        result = result + torch.nn.functional.linear(trunk, state[TRUNK_HEAD_WEIGHT])
+    return result
 
 
 def logits(
@@ -112,4 +125,5 @@ def logits(
     config: dict,
     dropout: float = 0.0,
 ) -> torch.Tensor:
-    return head(features(encoder, hidden, mask, state, config, dropout), state)
+    trunk = pooled(hidden, mask, config) if two_depth(state) else None
+    return head(features(encoder, hidden, mask, state, config, dropout), state, trunk)

@@ -7,7 +7,8 @@ The archive is a zip holding one folder named for the model::
     <name>/reflex.json                        labels, mode, thresholds, encoder id, windowing, pooling, blend
     <name>/adapter/adapter_config.json        the LoRA in peft's format: ``PeftModel.from_pretrained`` loads it
     <name>/adapter/adapter_model.safetensors
-    <name>/head.safetensors                   the linear head (``weight`` labels x hidden, ``bias``)
+    <name>/head.safetensors                   the linear head (``weight`` labels x hidden, ``bias``; a two-depth head also
+                                              ``trunk_weight`` over layer ``trunk_head_depth``'s pooled output)
     <name>/lexical.safetensors                the lexical expert, when the model has one (no pickle)
 
 The base encoder's weights are not in it: ``predict.py`` loads them by name. The bytes depend only on
@@ -113,6 +114,7 @@ def facts(model: TrainedModel, *, name: str, version: int | None, num_layers: in
         "stride": (WINDOW - 2) * 3 // 4,
         "pooling": config.get("pooling", "mean"),
         "normalize": bool(config.get("normalize")),
+        "trunk_head_depth": num_layers - int(config["k"]) if adapter.two_depth(model.state) else None,
         "blend": {"encoder_weight": blend.encoder_weight, "lexical_weight": blend.lexical_weight if has_lexical else 0.0},
         "lexical": None
         if not has_lexical
@@ -167,7 +169,9 @@ label with its `score` and `selected`), and `windows`. From Python:
   sigmoid, each label selected at its threshold), thresholds, the encoder, windowing, pooling and the
   blend of the experts.
 - `adapter/`: the LoRA adapter in peft's format (`PeftModel.from_pretrained(AutoModel.from_pretrained(encoder), "adapter")`).
-- `head.safetensors`: the linear head over the mean-pooled output{" (scaled to unit length)" if info["normalize"] else ""}.
+- `head.safetensors`: the linear head over the mean-pooled output{" (scaled to unit length)" if info["normalize"] else ""}{
+        "" if info["trunk_head_depth"] is None else f", plus `trunk_weight` over the same pool of hidden layer {info['trunk_head_depth']}"
+    }.
 {lexical_line}"""
 
 
@@ -185,6 +189,8 @@ def export_archive(model: TrainedModel, *, name: str, version: int | None = None
     peft_config, lora = peft_adapter(model, num_layers)
     info = facts(model, name=name, version=version, num_layers=num_layers)
     head = {"weight": model.state[adapter.HEAD_WEIGHT].float().contiguous(), "bias": model.state[adapter.HEAD_BIAS].float().contiguous()}
+    if adapter.two_depth(model.state):
+        head["trunk_weight"] = model.state[adapter.TRUNK_HEAD_WEIGHT].float().contiguous()
     files: list[tuple[str, bytes]] = [
         ("README.md", readme(info, folder).encode()),
         ("predict.py", PREDICT_SCRIPT.read_bytes()),

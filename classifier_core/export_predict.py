@@ -7,7 +7,8 @@ self-contained: torch, transformers, peft, numpy and safetensors, nothing of Ref
     python predict.py --input texts.jsonl [--encoder PATH_OR_HUB_ID] [--device cuda]
 
 A text is read as the service reads it: its tokens in overlapping windows, each window through the
-encoder with the LoRA adapter, mean-pooled, through the head; the windows' logits are averaged, then
+encoder with the LoRA adapter, mean-pooled (a two-depth head also pools a middle layer),
+through the head; the windows' logits are averaged, then
 blended with the lexical expert's (when the model has one) and turned into scores.
 """
 
@@ -105,6 +106,7 @@ class Reflex:
             self.model = PeftModel.from_pretrained(base, str(folder / "adapter")).to(self.device).eval()
         head = load_torch(str(folder / "head.safetensors"))
         self.head_weight, self.head_bias = head["weight"].to(self.device), head["bias"].to(self.device)
+        self.trunk_weight = head["trunk_weight"].to(self.device) if "trunk_weight" in head else None
         self.lexical = Lexical(folder / "lexical.safetensors", self.facts["lexical"]) if self.facts["lexical"] else None
         self.labels, self.mode = self.facts["labels"], self.facts["mode"]
 
@@ -130,13 +132,19 @@ class Reflex:
                 ids[i, : len(row)] = torch.tensor(row)
                 mask[i, : len(row)] = 1
             ids, mask = ids.to(self.device), mask.to(self.device)
-            hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
-            weights = mask.unsqueeze(-1).float()
-            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
-            if self.facts["normalize"]:
-                pooled = torch.nn.functional.normalize(pooled, dim=-1)
-            out.append(torch.nn.functional.linear(pooled, self.head_weight, self.head_bias).cpu().numpy())
+            depth = self.facts.get("trunk_head_depth")
+            output = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=depth is not None)
+            logits = torch.nn.functional.linear(self.pooled(output.last_hidden_state, mask), self.head_weight, self.head_bias)
+            if depth is not None and self.trunk_weight is not None:  # a two-depth head also reads hidden layer ``depth``
+                logits = logits + torch.nn.functional.linear(self.pooled(output.hidden_states[depth], mask), self.trunk_weight)
+            out.append(logits.cpu().numpy())
         return np.concatenate(out)
+
+    def pooled(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The mean over real tokens, scaled to unit length when the head was fitted so."""
+        weights = mask.unsqueeze(-1).float()
+        pooled = (hidden.float() * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+        return torch.nn.functional.normalize(pooled, dim=-1) if self.facts["normalize"] else pooled
 
     def predict(self, texts: list[str]) -> list[dict]:
         if not texts:

@@ -190,6 +190,11 @@ def pooled_features(run: AdapterRun, state: dict[str, torch.Tensor], data: Cache
     return out
 
 
+def trunk_features(data: CachedStates) -> torch.Tensor:
+    """The cached trunk states' mean per row (a two-depth head's second input), in row order."""
+    return torch.stack([state.float().mean(0) for state in data.states]).cpu() if len(data) else torch.empty(0)
+
+
 def epoch_batches(lengths: list[int], batch_size: int, generator: torch.Generator) -> list[list[int]]:
     """Shuffled batches of similar lengths: shuffle, sort within pools of 16 batches, shuffle batches."""
     order = torch.randperm(len(lengths), generator=generator).tolist()

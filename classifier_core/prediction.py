@@ -100,6 +100,13 @@ class Stack:
     head_bias: torch.Tensor
     label_offsets: list[int]
     normalize: torch.Tensor  # per model: whether its head reads unit-length pooled features
+    trunk_head_weight: torch.Tensor | None = None  # total labels x hidden (zero rows for one-depth heads); None: no two-depth head
+
+    @staticmethod
+    def pooled(hidden: torch.Tensor, mask: torch.Tensor, rows_normalized: torch.Tensor | None) -> torch.Tensor:
+        """Mean-pooled rows, scaled to unit length where ``rows_normalized`` says (rows x 1)."""
+        result = pool(hidden, mask)
+        return result if rows_normalized is None else torch.where(rows_normalized, torch.nn.functional.normalize(result, dim=-1), result)
 
 
 def batches(order: list[int], lengths: list[int]) -> list[list[int]]:
@@ -169,7 +176,7 @@ class Predictor:
         check_stack(model, STACK_ID)
         device, low = self.encoder.device, self.encoder.trunk_dtype
         state = {
-            key: value.to(device=device, dtype=torch.float32 if key in (adapter.HEAD_WEIGHT, adapter.HEAD_BIAS) else low)
+            key: value.to(device=device, dtype=torch.float32 if key in adapter.HEAD_KEYS else low)
             for key, value in model.state.items()
             if not is_lexical_key(key)
         }
@@ -290,9 +297,10 @@ class Predictor:
             if merged is None:
                 logits = adapter.logits(encoder, x, m, models[0].state, models[0].config)
             else:
+                trunk = adapter.pooled(x, m, models[0].config) if adapter.two_depth(models[0].state) else None
                 for index, weights in merged.items():
                     x = encoder.layer(index, x, m, weights=weights)
-                logits = adapter.head(adapter.pooled(x, m, models[0].config), models[0].state)
+                logits = adapter.head(adapter.pooled(x, m, models[0].config), models[0].state, trunk)
             offsets = [0]
         else:
             stack = self.stack(models)
@@ -301,14 +309,14 @@ class Predictor:
                 lora, gate = stack.grouped, stack.scales
             else:
                 lora, gate = stack.lora, stack.gates.index_select(0, torch.tensor(which, device=device)).unsqueeze(1)
+            rows_normalized = stack.normalize.index_select(0, torch.tensor(which, device=device)).unsqueeze(1) if stack.normalize.any() else None
+            trunk = None if stack.trunk_head_weight is None else stack.pooled(x, m, rows_normalized)
             for index in adapter.top_layers(models[0].config, encoder.num_layers):
                 x = encoder.layer(index, x, m, lora=lora[index], gate=gate, source=source)
                 source = None
-            pooled = pool(x, m)
-            if stack.normalize.any():
-                rows_normalized = stack.normalize.index_select(0, torch.tensor(which, device=device)).unsqueeze(1)
-                pooled = torch.where(rows_normalized, torch.nn.functional.normalize(pooled, dim=-1), pooled)
-            logits = torch.nn.functional.linear(pooled, stack.head_weight, stack.head_bias)
+            logits = torch.nn.functional.linear(stack.pooled(x, m, rows_normalized), stack.head_weight, stack.head_bias)
+            if trunk is not None:
+                logits = logits + torch.nn.functional.linear(trunk, stack.trunk_head_weight)
             offsets = stack.label_offsets
         values = logits.float().cpu().numpy()
         for p, pair in enumerate(pairs):
@@ -403,6 +411,11 @@ class Predictor:
             head_bias=torch.cat([model.state[adapter.HEAD_BIAS] for model in models], dim=0),
             label_offsets=label_offsets,
             normalize=torch.tensor([bool(model.config.get("normalize")) for model in models], device=self.encoder.device),
+            trunk_head_weight=torch.cat(
+                [model.state.get(adapter.TRUNK_HEAD_WEIGHT, torch.zeros_like(model.state[adapter.HEAD_WEIGHT])) for model in models], dim=0
+            )
+            if any(adapter.two_depth(model.state) for model in models)
+            else None,
         )
 
     def hidden_at(self, hidden: dict[int, torch.Tensor], depth: int, mask: torch.Tensor) -> torch.Tensor:

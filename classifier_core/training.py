@@ -43,13 +43,12 @@ from .finetune import (
     logits_of,
     optimise,
     pooled_features,
+    trunk_features,
 )
 from .label_issues import MAX_ISSUES, find_label_issues
 from .lexical import LexicalModel, fit_lexical, is_lexical_key
 
 Fitted = TypeVar("Fitted")  # what cross_fit fits per fold: a lexical model, a head
-
-HEAD_KEYS = (adapter.HEAD_WEIGHT, adapter.HEAD_BIAS)  # stored in float32: a standardised head's weights can pass float16's range
 
 __all__ = ["RECIPE", "Progress", "Recipe", "TrainingCancelled", "TrainingSpec", "train"]
 
@@ -149,7 +148,7 @@ class Training:
         lexical_oof = self.cross_fit(self.fit_lexical_on, lambda model, rows: model.logits([self.texts[i] for i in rows]))
         lexical = self.fit_lexical_on(np.arange(n))
         hooks.check()
-        features = pooled_features(self.adapter_run, start, data).numpy()
+        features = head_inputs(pooled_features(self.adapter_run, start, data).numpy(), trunk_features(data).numpy())
         c, heads_oof = self.head_strength(features)
         head = fit_head(features, self.targets, self, c)
         experts = [Expert("pooled-feature head", head.into(start), heads_oof, np.arange(n), normalize=True)]
@@ -167,7 +166,8 @@ class Training:
         if issues:
             hooks.say(f"{len(issues)} training rows have a label the out-of-fold model confidently disputes")
         state = {
-            key: value.detach().to("cpu", torch.float32 if key in HEAD_KEYS else self.recipe.store_dtype).contiguous() for key, value in chosen.state.items()
+            key: value.detach().to("cpu", torch.float32 if key in adapter.HEAD_KEYS else self.recipe.store_dtype).contiguous()
+            for key, value in chosen.state.items()
         }
         if blend.lexical_weight:
             state.update(lexical.to_state())
@@ -296,32 +296,47 @@ class Training:
         return find_label_issues(probs, self.targets, self.spec.labels, multi=self.multi, thresholds=thresholds)
 
 
+def unit_rows(features: np.ndarray) -> np.ndarray:
+    return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+
+
+def head_inputs(top: np.ndarray, trunk: np.ndarray) -> np.ndarray:
+    """The pooled-feature head's input: the adapted top layers' pool and the trunk's pool (the
+    states those layers start from), each scaled to unit length, side by side. The top layers
+    specialise in what pre-training asked of them; a middle layer keeps more of the surface (words,
+    phrasing) a task may hinge on."""
+    return np.concatenate([unit_rows(top), unit_rows(trunk)], axis=1)
+
+
 @dataclass
 class LinearHead:
-    """A logistic-regression head over pooled features, standardised inside (folded into the weights)."""
+    """A logistic-regression head over ``head_inputs``, standardised inside (folded into the weights)."""
 
-    weight: np.ndarray  # labels x hidden
+    weight: np.ndarray  # labels x (2 x hidden): the top pool's columns, then the trunk pool's
     bias: np.ndarray
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         return features @ self.weight.T + self.bias
 
     def into(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """``state`` with this head."""
+        """``state`` with this head (a two-depth head: ``head.weight`` and ``head.trunk_weight``)."""
         device = state[adapter.HEAD_WEIGHT].device
+        hidden = state[adapter.HEAD_WEIGHT].shape[1]
+        tensor = lambda array: torch.from_numpy(np.ascontiguousarray(array)).float().to(device)  # noqa: E731
         return {
             **state,
-            adapter.HEAD_WEIGHT: torch.from_numpy(self.weight).float().to(device),
-            adapter.HEAD_BIAS: torch.from_numpy(self.bias).float().to(device),
+            adapter.HEAD_WEIGHT: tensor(self.weight[:, :hidden]),
+            adapter.TRUNK_HEAD_WEIGHT: tensor(self.weight[:, hidden:]),
+            adapter.HEAD_BIAS: tensor(self.bias),
         }
 
 
 def fit_head(features: np.ndarray, targets: np.ndarray, training: Training, c: float) -> LinearHead:
-    """A logistic regression on unit-length pooled features, centred and scaled by their mean spread
-    (both folded into the head's weights, so serving only normalises)."""
+    """A logistic regression on ``head_inputs`` (unit-length pools), centred and scaled by their mean
+    spread (both folded into the head's weights, so serving only normalises)."""
     from sklearn.linear_model import LogisticRegression
 
-    unit = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+    unit = features
     mean, spread = unit.mean(0), float(unit.std(0).mean()) + 1e-12
     standard = (unit - mean) / spread
     labels = len(training.spec.labels)

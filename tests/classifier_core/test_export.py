@@ -75,6 +75,28 @@ def assert_same_scores(exported: list[dict], served, labels: list[str]) -> None:
 def test_exported_predict_py_scores_as_the_service_does(predictor, tmp_path: Path, name: str, encoder_flag: bool) -> None:
     model = from_bytes((ARTIFACTS / f"{name}.bin").read_bytes())
     assert model.config["blend"]["lexical_weight"] > 0  # both experts count
+    assert_exported_scores_as_served(predictor, model, name, tmp_path, encoder_flag)
+
+
+def test_an_exported_two_depth_head_scores_as_the_service_does(predictor, tmp_path: Path) -> None:
+    """A model trained on a few rows per label serves a two-depth head (the top and a middle layer's
+    pools): predict.py reads the middle layer from the encoder's hidden states."""
+    from classifier_core import adapter
+    from classifier_core.data import SINGLE_LABEL
+    from classifier_core.training import TrainingSpec, train
+
+    from .conftest import topic_examples
+
+    rows = topic_examples()
+    few = [row for label in ("sports", "cooking") for row in [row for row in rows if row.labels == (label,)][:10]]
+    model = train(TrainingSpec(labels=["sports", "cooking"], mode=SINGLE_LABEL, device="cpu"), few)
+    assert adapter.two_depth(model.state)
+    facts = assert_exported_scores_as_served(predictor, model, "topics", tmp_path, False)
+    assert facts["trunk_head_depth"] == predictor.encoder.num_layers - model.config["k"]
+
+
+def assert_exported_scores_as_served(predictor, model, name: str, tmp_path: Path, encoder_flag: bool) -> dict:
+    """Exports ``model``, runs its predict.py on TEXTS and compares with the service; returns its facts."""
     archive = export_archive(model, name=name, version=3)
     extra = ("--encoder", str(model_path())) if encoder_flag else ()
     exported = run_exported(archive, tmp_path, TEXTS, *extra)
@@ -85,6 +107,7 @@ def test_exported_predict_py_scores_as_the_service_does(predictor, tmp_path: Pat
     assert max(p.windows for p in first) >= 4
     assert_same_scores(exported, first, model.labels)
     assert_same_scores(exported, again, model.labels)
+    return json.loads(next(tmp_path.glob("*/reflex.json")).read_text())
 
 
 def test_the_archive_holds_the_adapter_head_and_facts_in_safe_formats() -> None:
@@ -112,5 +135,6 @@ def test_the_archive_holds_the_adapter_head_and_facts_in_safe_formats() -> None:
     assert len(peft_config["target_modules"]) == model.config["k"] * 6
     head = load_tensors(archive.read("domain-v3/head.safetensors"))
     assert head["weight"].shape == (5, 384) and head["bias"].shape == (5,)
+    assert "trunk_weight" not in head and facts["trunk_head_depth"] is None  # a fine-tuned model's head reads the top layers
     # Same model, same bytes: the API and the command hand out identical archives.
     assert export_archive(model, name="domain", version=3) == export_archive(model, name="domain", version=3)

@@ -83,8 +83,9 @@ def test_evaluate_without_examples_gives_none(single_model, multi_model) -> None
     assert set(evaluate(multi_model, []).values()) == {None}
 
 
-def random_model(encoder, *, k: int, labels: list[str], seed: int, rank: int = 8):
-    """A model of any adapter depth with every weight random (B non-zero), as if trained."""
+def random_model(encoder, *, k: int, labels: list[str], seed: int, rank: int = 8, two_depth: bool = False):
+    """A model of any adapter depth with every weight random (B non-zero), as if trained; a two-depth
+    head (reading unit-length pools, as the pooled-feature head does) when asked."""
     from classifier_core import adapter
     from classifier_core.artifact import TrainedModel
     from classifier_core.data import SINGLE_LABEL
@@ -93,7 +94,10 @@ def random_model(encoder, *, k: int, labels: list[str], seed: int, rank: int = 8
     generator = torch.Generator().manual_seed(seed)
     config = adapter.adapter_config(k=k, rank=rank, alpha=2 * rank, window=encoder.window)
     state = adapter.init_state(encoder, config, len(labels), generator)
-    state = {key: torch.randn(value.shape, generator=generator) * 0.05 for key, value in state.items()}
+    if two_depth:
+        state[adapter.TRUNK_HEAD_WEIGHT] = state[adapter.HEAD_WEIGHT].clone()
+        config = {**config, "normalize": True}
+    state = {key: torch.randn(value.shape, generator=generator) * (3.0 if key.startswith("head.") and two_depth else 0.05) for key, value in state.items()}
     return TrainedModel(labels=labels, mode=SINGLE_LABEL, stack=STACK_ID, state=state, config=config, thresholds=None)
 
 
@@ -101,7 +105,9 @@ def test_models_of_several_depths_stacked_equal_separate_calls(predictor, encode
     """Models adapting 1 or 2 top layers in one call: each depth's models run as one stacked pass over
     the shared trunk, and every result equals that model's call alone, on short and long texts."""
     depths = [2, 2, 1, 2, 1, 1, 2]
-    models = [predictor.prepare(random_model(encoder, k=k, labels=[f"l{i}" for i in range(2 + n % 3)], seed=n)) for n, k in enumerate(depths)]
+    models = [
+        predictor.prepare(random_model(encoder, k=k, labels=[f"l{i}" for i in range(2 + n % 3)], seed=n, two_depth=n % 3 == 1)) for n, k in enumerate(depths)
+    ]
     texts = TEXTS + [" ".join(["A long text about football and baking bread."] * 60)]
     together = predictor.predict_many(models, texts)
     for model, row in zip(models, together):
@@ -204,3 +210,28 @@ def test_auto_trunk_precision_is_bfloat16_only_on_a_cpu_with_native_bfloat16() -
     assert serving_trunk_dtype("auto", "cuda") == "float32"
     native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
     assert serving_trunk_dtype("auto", "cpu") == ("bfloat16" if native else "float32")
+
+
+def test_a_two_depth_head_reads_the_trunk_pool_on_every_path(predictor, encoder) -> None:
+    """A two-depth head's logits are its top-pool term plus its trunk-pool term, alone, stacked with
+    one-depth models and merged once hot; without its trunk weight it answers differently."""
+    from classifier_core import adapter
+
+    trained = random_model(encoder, k=2, labels=["a", "b", "c"], seed=40, two_depth=True)
+    model = predictor.prepare(trained)
+    one_depth = {key: value for key, value in trained.state.items() if key != adapter.TRUNK_HEAD_WEIGHT}
+    without = predictor.prepare(type(trained)(**{**trained.__dict__, "state": one_depth}))
+    others = [predictor.prepare(random_model(encoder, k=2, labels=["x", "y"], seed=41 + n)) for n in range(2)]
+    ids, mask = encoder.pad([encoder.windows(row, None)[0] for row in predictor.token_ids(TEXTS[:2])])
+    with torch.inference_mode():
+        trunk = encoder.trunk(ids, mask, encoder.num_layers - 2)
+        expected = torch.softmax(adapter.logits(encoder, trunk, mask, model.state, model.config), dim=-1)
+    alone = predictor.predict(model, TEXTS[:2])
+    for row, prediction in zip(expected.tolist(), alone):
+        assert max(abs(x - y) for x, y in zip(row, prediction.scores)) <= 2e-3  # padded differently: the trunk's precision
+    together = predictor.predict_many([others[0], model, others[1]], TEXTS[:2])[1]
+    hot = predictor.predict(model, TEXTS[:2])
+    for a, b, c, d in zip(alone, together, hot, predictor.predict(without, TEXTS[:2])):
+        assert max(abs(x - y) for x, y in zip(a.scores, b.scores)) <= 1e-5
+        assert max(abs(x - y) for x, y in zip(a.scores, c.scores)) <= 1e-5
+        assert max(abs(x - y) for x, y in zip(a.scores, d.scores)) > 1e-2

@@ -106,3 +106,24 @@ def test_long_texts_keep_their_epochs_on_small_sets_and_large_sets_stay_bounded(
     assert epochs_for(recipe, 4_000, 4_000 * 110) == 1  # long and many: one pass, never none
     assert epochs_for(recipe, 67_000, 67_000 * 13) == recipe.min_epochs  # a whole sst2 split
     assert epochs_for(recipe, 20, 20 * 10) >= 4  # a tiny set takes enough steps
+
+
+def test_the_pooled_feature_head_reads_the_top_and_the_trunk_pools(encoder) -> None:
+    """Below the fine-tuning threshold the encoder expert is the pooled-feature head: a two-depth
+    head (float32, one trunk weight row per label), served as it was judged out of fold."""
+    from classifier_core.prediction import Predictor
+
+    rows = topic_examples()
+    by_label = {label: [row for row in rows if row.labels == (label,)] for label in ("sports", "cooking")}
+    train_rows = [row for label in by_label for row in by_label[label][:12]]
+    held_out = [row for label in by_label for row in by_label[label][12:]]
+    model = train(TrainingSpec(labels=["sports", "cooking"], mode=SINGLE_LABEL, device="cpu"), train_rows)
+    assert model.metrics["encoder"] == "pooled features" and model.config["normalize"] is True
+    assert adapter.two_depth(model.state)
+    trunk_weight = model.state[adapter.TRUNK_HEAD_WEIGHT]
+    assert trunk_weight.dtype == torch.float32 and trunk_weight.shape == model.state[adapter.HEAD_WEIGHT].shape
+    assert trunk_weight.abs().sum() > 0
+    predictor = Predictor(encoder)
+    predictions = predictor.predict(predictor.prepare(from_bytes(to_bytes(model))), [row.text for row in held_out])
+    correct = sum(model.labels[p.selected.index(True)] == row.labels[0] for p, row in zip(predictions, held_out))
+    assert correct >= 0.8 * len(held_out)
