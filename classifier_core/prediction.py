@@ -310,13 +310,14 @@ class Predictor:
             else:
                 lora, gate = stack.lora, stack.gates.index_select(0, torch.tensor(which, device=device)).unsqueeze(1)
             rows_normalized = stack.normalize.index_select(0, torch.tensor(which, device=device)).unsqueeze(1) if stack.normalize.any() else None
-            trunk = None if stack.trunk_head_weight is None else stack.pooled(x, m, rows_normalized)
+            trunk_weight = stack.trunk_head_weight
+            trunk = None if trunk_weight is None else stack.pooled(x, m, rows_normalized)
             for index in adapter.top_layers(models[0].config, encoder.num_layers):
                 x = encoder.layer(index, x, m, lora=lora[index], gate=gate, source=source)
                 source = None
             logits = torch.nn.functional.linear(stack.pooled(x, m, rows_normalized), stack.head_weight, stack.head_bias)
-            if trunk is not None:
-                logits = logits + torch.nn.functional.linear(trunk, stack.trunk_head_weight)
+            if trunk is not None and trunk_weight is not None:
+                logits = logits + torch.nn.functional.linear(trunk, trunk_weight)
             offsets = stack.label_offsets
         values = logits.float().cpu().numpy()
         for p, pair in enumerate(pairs):
