@@ -26,8 +26,10 @@ def predict(http: httpx.Client, **body) -> dict:
 # A text's scores may differ with the batch it shares a pass with (other texts, or other models stacked
 # over it) by float32 rounding, or, when the service serves in bfloat16 (REFLEX_TRUNK_DTYPE=auto on a
 # CPU with native bfloat16), by that precision: GEMMs of other shapes round differently, and a model
-# used again is served with its LoRA merged into bfloat16 weights (up to 3e-3 apart, measured).
-BATCH_TOLERANCE = 1e-2 if serving_trunk_dtype("auto", "cpu") == "bfloat16" else 1e-5
+# used again is served with its LoRA merged into bfloat16 weights (up to 3e-3 apart, measured). A model
+# whose calibration sharpens its logits (a head that separates its few rows perfectly out of fold gets
+# the largest scale, 20) multiplies that rounding too: 0.035 apart on a text near the boundary, measured.
+BATCH_TOLERANCE = 5e-2 if serving_trunk_dtype("auto", "cpu") == "bfloat16" else 1e-5
 
 
 def assert_same(a: dict, b: dict, tolerance: float = 1e-5) -> None:
