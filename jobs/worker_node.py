@@ -17,9 +17,10 @@ stop goes in order:
 
 Every process under the node dies with its parent (``PR_SET_PDEATHSIG``, reflex_project/lifetime.py):
 a node whose main process is killed leaves nothing running, and its runs are found by the reaper.
-The main process heartbeats its row and reaps runs whose heartbeat stopped every ``REFLEX_REAP_SECONDS``,
-so a job whose node died is back in the queue within the heartbeat timeout plus that, whether or not
-other jobs are running.
+The main process heartbeats its row and, every ``REFLEX_REAP_SECONDS``, runs ``REFLEX_NODE_UPKEEP``: it
+reaps runs whose heartbeat stopped, so a job whose node died is back in the queue within the heartbeat
+timeout plus that, whether or not other jobs are running, and it wakes a run for every batch nobody
+holds (``REFLEX_BATCH_HEARTBEAT_TIMEOUT``), without waiting for django-q2's schedule.
 """
 
 import logging
@@ -39,6 +40,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from jobs import scheduler
 from jobs.models import FineTuningJob, JobStatus, WorkerNode
@@ -176,11 +178,20 @@ class Node:
                     WorkerNode.objects.filter(pk=self.name).update(heartbeat_at=timezone.now())
                     next_beat = now + settings.REFLEX_JOB_HEARTBEAT_INTERVAL
                 if now >= next_reap:
-                    scheduler.reap_stale_jobs()
+                    self.upkeep()
                     next_reap = now + settings.REFLEX_REAP_SECONDS
             except Exception:  # the database went away for a moment: the node lives on and tries again
-                logger.exception("worker node %s: heartbeat or reaper failed", self.name)
+                logger.exception("worker node %s: heartbeat failed", self.name)
         return 0
+
+    def upkeep(self) -> None:
+        """Each of ``REFLEX_NODE_UPKEEP`` in turn (reaping dead runs, resuming orphaned batches); one
+        failing does not keep the others from running."""
+        for path in settings.REFLEX_NODE_UPKEEP:
+            try:
+                import_string(path)()
+            except Exception:  # the database went away for a moment: the next round tries again
+                logger.exception("worker node %s: upkeep %s failed", self.name, path)
 
     def stop(self) -> None:
         """Bounded: returns within REFLEX_WORKER_STOP_SECONDS of being called (see the module's doc)."""

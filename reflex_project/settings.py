@@ -230,6 +230,9 @@ REFLEX_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") 
 # Every node's main process reaps runs whose heartbeat stopped this often: a job whose node died is back in
 # the queue within REFLEX_JOB_HEARTBEAT_TIMEOUT + this (+ a query), whatever else runs.
 REFLEX_REAP_SECONDS = env_float("REFLEX_REAP_SECONDS", 15.0)
+# What that upkeep runs, by dotted path (the node knows no app above jobs): training runs whose node died
+# back to the queue, and batches nobody holds (their worker died) taken up again.
+REFLEX_NODE_UPKEEP = ("jobs.scheduler.reap_stale_jobs", "batches.processing.resume_stale_batches")
 
 # Torch threads per process: scale with processes, not threads (docs/benchmarks.md, "Predictions").
 REFLEX_WEB_TORCH_THREADS = env_int("REFLEX_WEB_TORCH_THREADS", 1)  # a small prediction pass

@@ -19,11 +19,13 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def resumable(tmp_path_factory):
     """A service with two worker nodes, started before its web server: one will take the batch and be killed,
-    the other's schedule (django-q2 looks at its schedules every 30 s from a cluster's start) takes the batch up,
-    without waiting for a node started after the kill."""
-    # A run whose heartbeat is 5 s old counts as dead (60 s by default); the schedule wakes a new run.
+    the other's upkeep (every REFLEX_REAP_SECONDS, in the node's main process) takes the batch up, without
+    waiting for django-q2's schedule or for a node started after the kill."""
+    # A run whose heartbeat is 5 s old counts as dead (60 s by default); the surviving node's upkeep, every
+    # second here (15 s by default), wakes a new run.
     # One worker process per node (and training slot: no job trains here): two nodes start sooner on a small machine.
-    service = Service(workdir=tmp_path_factory.mktemp("batch-resume"), extra_env={"REFLEX_BATCH_HEARTBEAT_TIMEOUT": "5"}, workers=1)
+    env = {"REFLEX_BATCH_HEARTBEAT_TIMEOUT": "5", "REFLEX_REAP_SECONDS": "1"}
+    service = Service(workdir=tmp_path_factory.mktemp("batch-resume"), extra_env=env, workers=1)
     service.start(worker=False, web=False)
     try:
         nodes = [service.start_worker(), service.start_worker()]
@@ -56,6 +58,10 @@ def test_a_killed_workers_batch_resumes_without_losing_or_repeating_a_line(resum
     service.stop_process(holder(service, batch.id, nodes), signal.SIGKILL)
     stopped_at = client.batches.retrieve(batch.id).request_counts.completed
     assert 0 < stopped_at < 400
+    killed_at = time.monotonic()
     done = wait_for_batch(client, batch.id, timeout=240)
+    # the heartbeat timeout (5 s), an upkeep round (1 s), then the rest of the lines: well before the
+    # schedule's next look (django-q2: every 30 s from the cluster's start)
+    assert time.monotonic() - killed_at < 25, f"resumed and finished after {time.monotonic() - killed_at:.1f} s"
     assert done.status == "completed" and done.request_counts.completed == 400
     assert [line["custom_id"] for line in file_lines(client, done.output_file_id)] == [f"req-{i}" for i in range(400)]
