@@ -1,6 +1,6 @@
 """One training run in a process of its own.
 
-Reads a spec (labels, mode, seed, threads, device, rows, optional base artifact), trains, writes the
+Reads a spec (labels, mode, seed, threads, niceness, device, rows, optional base artifact), trains, writes the
 artifact bytes to OUTPUT_PATH and reports as JSON lines: ``progress`` (a loss point), ``message`` (a
 lifecycle line), ``done`` (metrics) or ``error``. SIGTERM ends it at once with status 3 (the
 supervisor sends it when the run is no longer wanted).
@@ -62,6 +62,8 @@ def main(spec_path: str, output_path: str, *, emit: Emit = _emit) -> int:
     from classifier_core.training import Progress, TrainingSpec, train
 
     spec = json.loads(Path(spec_path).read_text())
+    if spec.get("nice"):
+        os.nice(int(spec["nice"]))  # background work: whatever serves predictions beside it goes first
     examples = [Example(text=text, labels=tuple(labels)) for text, labels in spec["rows"]]
     validation = [Example(text=text, labels=tuple(labels)) for text, labels in spec.get("validation_rows") or []]
     base = from_bytes(Path(spec["base_path"]).read_bytes()) if spec.get("base_path") else None

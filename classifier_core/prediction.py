@@ -28,6 +28,8 @@ from .lexical import LexicalModel, is_lexical_key
 
 BATCH_WINDOWS = 32  # windows per trunk pass
 BATCH_TOKENS = 8192  # padded tokens per trunk pass
+PAD_RATIO = 2  # a pass holds rows at most this many times as long as its shortest ...
+PAD_FREE_TOKENS = 64  # ... once they are longer than this (below, one pass costs less than two)
 PAIR_TOKENS = 16384  # padded tokens of (window, model) rows per pass through the adapted layers
 MAX_STACKED = 16  # models whose adapters are stacked into one pass
 STACK_CACHE = 8  # recent stacks kept (the same model sets come back: the defaults, a client's list)
@@ -110,12 +112,15 @@ class Stack:
 
 
 def batches(order: list[int], lengths: list[int]) -> list[list[int]]:
-    """Consecutive runs of ``order`` (sorted by length) within the window and padded-token budgets."""
+    """Consecutive runs of ``order`` (sorted by length) within the window and padded-token budgets, a
+    run cut where a row is over ``PAD_RATIO`` times as long as its shortest (and over ``PAD_FREE_TOKENS``):
+    short texts that share a pass with a long text's windows would each cost a whole window."""
     result: list[list[int]] = []
     current: list[int] = []
     for index in order:
         longest = max(lengths[index], max((lengths[i] for i in current), default=0))
-        if current and (len(current) >= BATCH_WINDOWS or longest * (len(current) + 1) > BATCH_TOKENS):
+        padded_away = bool(current) and lengths[index] > max(PAD_FREE_TOKENS, PAD_RATIO * lengths[current[0]])
+        if current and (padded_away or len(current) >= BATCH_WINDOWS or longest * (len(current) + 1) > BATCH_TOKENS):
             result.append(current)
             current = []
         current.append(index)

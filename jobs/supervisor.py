@@ -84,6 +84,7 @@ def _write_spec(job: FineTuningJob, workdir: Path, rows: list[list]) -> Path:
         "mode": job.mode,
         "seed": job.seed,
         "threads": settings.REFLEX_TRAINING_THREADS,
+        "nice": settings.REFLEX_TRAINING_NICE,
         "device": settings.REFLEX_DEVICE or None,
         "base_path": str(base_path) if base_path else None,
         "rows": rows,

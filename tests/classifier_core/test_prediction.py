@@ -235,3 +235,18 @@ def test_a_two_depth_head_reads_the_trunk_pool_on_every_path(predictor, encoder)
         assert max(abs(x - y) for x, y in zip(a.scores, b.scores)) <= 1e-5
         assert max(abs(x - y) for x, y in zip(a.scores, c.scores)) <= 1e-5
         assert max(abs(x - y) for x, y in zip(a.scores, d.scores)) > 1e-2
+
+
+def test_short_texts_do_not_share_a_pass_with_a_long_texts_windows() -> None:
+    """Rows are padded to their pass's longest: eight 12-token texts beside three 256-token windows
+    would each cost a window. Runs are cut where rows grow past twice the shortest (beyond 64 tokens),
+    and rows of similar lengths still share one pass."""
+    from classifier_core.prediction import BATCH_WINDOWS, batches
+
+    lengths = [12] * 8 + [256] * 3
+    assert batches(list(range(11)), lengths) == [list(range(8)), [8, 9, 10]]
+    similar = [10, 14, 20, 33, 50, 64]  # all within the pad-free length: one pass
+    assert batches(list(range(6)), similar) == [list(range(6))]
+    growing = [70, 100, 140, 141, 300]
+    assert batches(list(range(5)), growing) == [[0, 1, 2], [3], [4]]
+    assert [len(run) for run in batches(list(range(40)), [12] * 40)] == [BATCH_WINDOWS, 40 - BATCH_WINDOWS]
