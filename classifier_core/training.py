@@ -336,9 +336,8 @@ def fit_head(features: np.ndarray, targets: np.ndarray, training: Training, c: f
     spread (both folded into the head's weights, so serving only normalises)."""
     from sklearn.linear_model import LogisticRegression
 
-    unit = features
-    mean, spread = unit.mean(0), float(unit.std(0).mean()) + 1e-12
-    standard = (unit - mean) / spread
+    mean, spread = features.mean(0), float(features.std(0).mean()) + 1e-12
+    standard = (features - mean) / spread
     labels = len(training.spec.labels)
     weight, bias = np.zeros((labels, features.shape[1])), np.zeros(labels)
     if training.multi:
