@@ -106,7 +106,8 @@ class Reflex:
             self.model = PeftModel.from_pretrained(base, str(folder / "adapter")).to(self.device).eval()
         head = load_torch(str(folder / "head.safetensors"))
         self.head_weight, self.head_bias = head["weight"].to(self.device), head["bias"].to(self.device)
-        self.trunk_weight = head["trunk_weight"].to(self.device) if "trunk_weight" in head else None
+        # a two-depth head: (hidden layer it also reads, its weight)
+        self.trunk = (int(self.facts["trunk_head_depth"]), head["trunk_weight"].to(self.device)) if "trunk_weight" in head else None
         self.lexical = Lexical(folder / "lexical.safetensors", self.facts["lexical"]) if self.facts["lexical"] else None
         self.labels, self.mode = self.facts["labels"], self.facts["mode"]
 
@@ -132,11 +133,11 @@ class Reflex:
                 ids[i, : len(row)] = torch.tensor(row)
                 mask[i, : len(row)] = 1
             ids, mask = ids.to(self.device), mask.to(self.device)
-            depth = self.facts.get("trunk_head_depth")
-            output = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=depth is not None)
+            output = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=self.trunk is not None)
             logits = torch.nn.functional.linear(self.pooled(output.last_hidden_state, mask), self.head_weight, self.head_bias)
-            if depth is not None and self.trunk_weight is not None:  # a two-depth head also reads hidden layer ``depth``
-                logits = logits + torch.nn.functional.linear(self.pooled(output.hidden_states[depth], mask), self.trunk_weight)
+            if self.trunk is not None:
+                depth, weight = self.trunk
+                logits = logits + torch.nn.functional.linear(self.pooled(output.hidden_states[depth], mask), weight)
             out.append(logits.cpu().numpy())
         return np.concatenate(out)
 

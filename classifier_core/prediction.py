@@ -119,8 +119,11 @@ def batches(order: list[int], lengths: list[int]) -> list[list[int]]:
     current: list[int] = []
     for index in order:
         longest = max(lengths[index], max((lengths[i] for i in current), default=0))
-        padded_away = bool(current) and lengths[index] > max(PAD_FREE_TOKENS, PAD_RATIO * lengths[current[0]])
-        if current and (padded_away or len(current) >= BATCH_WINDOWS or longest * (len(current) + 1) > BATCH_TOKENS):
+        if current and (
+            len(current) >= BATCH_WINDOWS
+            or longest * (len(current) + 1) > BATCH_TOKENS
+            or lengths[index] > max(PAD_FREE_TOKENS, PAD_RATIO * lengths[current[0]])  # current[0]: the shortest
+        ):
             result.append(current)
             current = []
         current.append(index)
@@ -302,10 +305,11 @@ class Predictor:
             if merged is None:
                 logits = adapter.logits(encoder, x, m, models[0].state, models[0].config)
             else:
-                trunk = adapter.pooled(x, m, models[0].config) if adapter.two_depth(models[0].state) else None
+                top = x
                 for index, weights in merged.items():
-                    x = encoder.layer(index, x, m, weights=weights)
-                logits = adapter.head(adapter.pooled(x, m, models[0].config), models[0].state, trunk)
+                    top = encoder.layer(index, top, m, weights=weights)
+                trunk = adapter.pooled(x, m, models[0].config) if adapter.two_depth(models[0].state) else None
+                logits = adapter.head(adapter.pooled(top, m, models[0].config), models[0].state, trunk)
             offsets = [0]
         else:
             stack = self.stack(models)
@@ -314,15 +318,14 @@ class Predictor:
                 lora, gate = stack.grouped, stack.scales
             else:
                 lora, gate = stack.lora, stack.gates.index_select(0, torch.tensor(which, device=device)).unsqueeze(1)
-            rows_normalized = stack.normalize.index_select(0, torch.tensor(which, device=device)).unsqueeze(1) if stack.normalize.any() else None
-            trunk_weight = stack.trunk_head_weight
-            trunk = None if trunk_weight is None else stack.pooled(x, m, rows_normalized)
+            top = x
             for index in adapter.top_layers(models[0].config, encoder.num_layers):
-                x = encoder.layer(index, x, m, lora=lora[index], gate=gate, source=source)
+                top = encoder.layer(index, top, m, lora=lora[index], gate=gate, source=source)
                 source = None
-            logits = torch.nn.functional.linear(stack.pooled(x, m, rows_normalized), stack.head_weight, stack.head_bias)
-            if trunk is not None and trunk_weight is not None:
-                logits = logits + torch.nn.functional.linear(trunk, trunk_weight)
+            rows_normalized = stack.normalize.index_select(0, torch.tensor(which, device=device)).unsqueeze(1) if stack.normalize.any() else None
+            logits = torch.nn.functional.linear(stack.pooled(top, m, rows_normalized), stack.head_weight, stack.head_bias)
+            if stack.trunk_head_weight is not None:  # two-depth heads also read the layers' input
+                logits = logits + torch.nn.functional.linear(stack.pooled(x, m, rows_normalized), stack.trunk_head_weight)
             offsets = stack.label_offsets
         values = logits.float().cpu().numpy()
         for p, pair in enumerate(pairs):

@@ -243,8 +243,8 @@ REFLEX_WEB_LARGE_PASS_TOKENS = env_int("REFLEX_WEB_LARGE_PASS_TOKENS", 64)  # to
 # on it (docs/benchmarks.md, "Batch predictions").
 REFLEX_BATCH_TORCH_THREADS = env_int("REFLEX_BATCH_TORCH_THREADS", 1)
 REFLEX_TRAINING_THREADS = env_int("REFLEX_TRAINING_THREADS", 2)
-# A training run's niceness (0-19; 0: none): on a node that also serves predictions, the web process
-# (and a node's heartbeats) get the cores first, and training takes what they leave.
+# How much a training run lowers its priority below its worker's (os.nice, 0-19; 0: not at all): on a node
+# that also serves predictions, the web process (and a node's heartbeats) get the cores first.
 REFLEX_TRAINING_NICE = min(max(env_int("REFLEX_TRAINING_NICE", 10), 0), 19)
 REFLEX_DEVICE = env_str("REFLEX_DEVICE", "")  # empty: CUDA when present, else CPU
 # The public rows three defaults also train on (`seed_reflexes --retrain`): <folder>/<name>/{train,test}.jsonl,
