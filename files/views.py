@@ -26,7 +26,7 @@ LIST_PARAMETERS = [
 
 def _purpose_filter(params) -> str | None:
     purpose = params.get("purpose")
-    if purpose in (None, ""):
+    if purpose is None:
         return None
     if purpose not in FilePurpose.values:
         raise InvalidRequest(f"'purpose' must be one of {', '.join(FilePurpose.values)}.", param="purpose")

@@ -65,3 +65,11 @@ def test_an_empty_limit_is_a_400(path: str):
     response = api_client(key).get(f"{path.format(job=job_id)}?limit=")
     assert response.status_code == 400, response.content
     assert response.json()["error"]["param"] == "limit"
+
+
+def test_an_empty_file_purpose_filter_is_a_400():
+    """Found by schemathesis: `GET /v1/files?purpose=` (an empty string where the document allows only
+    `fine-tune`, `batch` or `batch_output`) was read as "no filter" and answered the whole list."""
+    response = api_client(new_key()).get("/v1/files?purpose=")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["param"] == "purpose"
