@@ -40,6 +40,13 @@ def _fork_server() -> multiprocessing.context.ForkServerContext:
     return _context
 
 
+def start_fork_server() -> None:
+    """Starts this process's fork server now (its imports take seconds of CPU) rather than at the first
+    run. Safe beside a run's start: both wait on the same lock."""
+    _fork_server()
+    multiprocessing.forkserver.ensure_running()
+
+
 def _run(fork_server_pid: int, spec_path: str, output_path: str, log_path: str, lines: Connection) -> None:
     """The forked run: gone with the fork server (SIGKILL), then the training itself."""
     die_with_parent(signal.SIGKILL, parent=fork_server_pid)

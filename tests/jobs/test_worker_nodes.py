@@ -162,6 +162,23 @@ def test_roles_route_training_and_short_tasks_to_their_own_clusters(web, nodes):
     assert rows["default"]["clusters"] == ["reflex"] and rows["training"]["state"] == "up"
 
 
+def _fork_servers(node: subprocess.Popen) -> list[int]:
+    return [pid for pid in processes.descendants(node.pid) if "multiprocessing.forkserver" in processes.command_line(pid)]
+
+
+def test_a_training_node_starts_its_fork_server_before_any_job_and_a_default_node_none(web, nodes):
+    """The imports a training run needs (seconds of CPU) happen as a training worker starts, not in its
+    first job's time to classifier."""
+    trainer = _start_node(web, nodes, "--role", "training")
+    default = _start_node(web, nodes, "--role", "default")
+    deadline = time.monotonic() + 60
+    # one per training worker: the service's REFLEX_TRAINING_SLOTS is its `workers`
+    while len(_fork_servers(trainer)) < web.workers and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(_fork_servers(trainer)) == web.workers, [processes.command_line(pid) for pid in processes.descendants(trainer.pid)]
+    assert not _fork_servers(default)
+
+
 def test_a_node_trains_no_more_jobs_at_once_than_its_slots_and_keeps_creation_order(web, nodes):
     _start_node(web, nodes, REFLEX_TRAINING_SLOTS="2")
     client = _client(web, "slots")
