@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -57,7 +57,11 @@ class Recipe:
     small_max_epochs: int = 30
     patience: int = 3
     warmup: int = 10  # steps
-    max_seconds: float = 150.0  # stop optimising (keeping the best state) after this long
+    # The time budget of a fit, counted from the start of training: fine-tuning plans its epochs to end
+    # by then and stops at it (keeping the best state). Slower CPUs get fewer epochs, not a later model.
+    seconds: float = 14.0  # + seconds_per_row x rows, at most max_seconds
+    seconds_per_row: float = 0.017
+    max_seconds: float = 150.0
     store_dtype: torch.dtype = torch.float16  # halves the artifact; prediction runs in float32
     # The experts and how they are judged (classifier_core/training.py):
     lora_min_rows: int = 40  # fewer rows: the encoder expert is a regularised head over pooled features
@@ -73,6 +77,10 @@ class Recipe:
     few_rows_encoder_share: float = 0.8
     few_rows_head_c: float = 0.0025  # strong: about C = 1 on the unit-length features before scaling
     class_balance: float = 0.5  # class weights (n / count) ** this; 0: unweighted, 1: balanced
+
+    def budget(self, rows: int) -> float:
+        """Seconds a fit of ``rows`` rows may take up to the end of fine-tuning."""
+        return min(self.max_seconds, self.seconds + self.seconds_per_row * rows)
 
 
 RECIPE = Recipe()
@@ -123,7 +131,7 @@ class AdapterRun:
     hooks: Hooks
     generator: torch.Generator
     class_weights: torch.Tensor | None = None
-    started: float = field(default_factory=time.monotonic)
+    deadline: float = math.inf  # time.monotonic() by which fine-tuning ends
 
     @property
     def multi(self) -> bool:
@@ -135,7 +143,7 @@ class AdapterRun:
         return F.cross_entropy(logits, targets, weight=self.class_weights)
 
     def out_of_time(self) -> bool:
-        return time.monotonic() - self.started > self.recipe.max_seconds
+        return time.monotonic() > self.deadline
 
 
 def targets_of(rows: Sequence[Example], labels: Sequence[str], mode: str) -> torch.Tensor:
@@ -226,8 +234,14 @@ def cosine(step: int, total: int, warmup: int = 10) -> float:
     return 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def optimise(run: AdapterRun, state: dict[str, torch.Tensor], train_set: CachedStates, valid_set: CachedStates) -> dict[str, torch.Tensor]:
-    """Joint adapter + head training, keeping the state with the best validation loss; returns it."""
+def optimise(
+    run: AdapterRun, state: dict[str, torch.Tensor], train_set: CachedStates, valid_set: CachedStates
+) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+    """Joint adapter + head training, keeping the state with the best validation loss; returns it and
+    its logits on the validation rows (None without them).
+
+    The epochs are planned to end by ``run.deadline``: the first steps' time says what an epoch costs on
+    this machine, and the cosine schedule is shortened to the epochs that fit."""
     recipe = run.recipe
     params = {key: value.clone().requires_grad_(True) for key, value in state.items()}
     head_keys = (adapter.HEAD_WEIGHT, adapter.HEAD_BIAS)
@@ -241,13 +255,18 @@ def optimise(run: AdapterRun, state: dict[str, torch.Tensor], train_set: CachedS
     lengths = [state_.shape[0] for state_ in train_set.states]
     epochs = epochs_for(recipe, len(train_set), sum(lengths))
     steps_per_epoch = math.ceil(len(train_set) / recipe.batch_size)
-    total = epochs * steps_per_epoch
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: cosine(step, total, recipe.warmup))
-    every = max(1, total // PROGRESS_POINTS)
-    best_loss = validation_loss(run, state, valid_set)
+    plan = {"total": epochs * steps_per_epoch}
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: cosine(step, plan["total"], recipe.warmup))
+    every = max(1, plan["total"] // PROGRESS_POINTS)
+    validating = time.monotonic()
+    best_logits = validation_logits(run, state, valid_set)
+    best_loss = validation_loss(run, best_logits, valid_set)
+    validation_seconds = time.monotonic() - validating
     best = {key: value.clone() for key, value in state.items()}
     run.hooks.say(f"fine-tuning: up to {epochs} epochs of {steps_per_epoch} steps; starting validation loss {describe(best_loss)}")
-    step, stale, running = 0, 0, []
+    step, stale, running, started = 0, 0, [], time.monotonic()
+    timed_at = min(recipe.warmup, steps_per_epoch)  # the step after which the plan is fitted to the deadline
+    timing = (started, 0)  # (since when, from which step): from the second step on, the first sets up kernels
     for epoch in range(1, epochs + 1):
         epoch_losses: list[float] = []
         batches = epoch_batches(lengths, recipe.batch_size, run.generator)
@@ -261,24 +280,38 @@ def optimise(run: AdapterRun, state: dict[str, torch.Tensor], train_set: CachedS
             optimiser.step()
             schedule.step()
             step += 1
+            if step == 1 and timed_at > 1:
+                timing = (time.monotonic(), 1)
             running.append(float(loss.detach()))
             epoch_losses.append(running[-1])
+            if step == timed_at:
+                # batches are shuffled, so the first steps are a fair sample of an epoch's
+                epoch_seconds = (time.monotonic() - timing[0]) / (step - timing[1]) * steps_per_epoch + validation_seconds
+                fits = max(1, math.floor((run.deadline - started) / epoch_seconds))
+                if fits < epochs:
+                    run.hooks.say(f"fine-tuning: {fits} of {epochs} epochs fit the time budget (about {epoch_seconds:.1f} s each)")
+                    epochs, plan["total"] = fits, fits * steps_per_epoch
+            if run.out_of_time():
+                break
             if step % every == 0 and position < len(batches):  # the epoch's last step is reported below
-                run.hooks.report(Progress(epoch, step, total, sum(running) / len(running)))
+                run.hooks.report(Progress(epoch, step, plan["total"], sum(running) / len(running)))
                 running = []
-        loss_now = validation_loss(run, params, valid_set)
-        run.hooks.report(Progress(epoch, step, total, sum(epoch_losses) / len(epoch_losses), loss_now))
+        logits_now = validation_logits(run, params, valid_set)
+        loss_now = validation_loss(run, logits_now, valid_set)
+        run.hooks.report(Progress(epoch, step, plan["total"], sum(epoch_losses) / len(epoch_losses), loss_now))
         running = []
         if loss_now is None or best_loss is None or loss_now < best_loss:
-            best_loss, stale = loss_now, 0
+            best_loss, best_logits, stale = loss_now, logits_now, 0
             best = {key: value.detach().clone() for key, value in params.items()}
         else:
             stale += 1
+        if epoch == epochs:
+            break
         if stale >= recipe.patience or run.out_of_time():
             run.hooks.say(f"stopped after epoch {epoch} ({'no improvement' if stale else 'time budget'})")
             break
     run.hooks.say(f"best validation loss {describe(best_loss)}")
-    return best
+    return best, best_logits
 
 
 def describe(value: float | None) -> str:
@@ -286,20 +319,26 @@ def describe(value: float | None) -> str:
 
 
 def logits_of(run: AdapterRun, state: dict[str, torch.Tensor], data: CachedStates, batch_size: int = 64) -> torch.Tensor:
-    chunks = []
+    """Each row's logits, in row order (computed in batches of similar lengths)."""
+    order = sorted(range(len(data)), key=lambda i: data.states[i].shape[0])
+    out = torch.empty(len(data), len(run.labels), device=run.encoder.device)
     with torch.inference_mode():
-        for start in range(0, len(data), batch_size):
-            hidden, mask = padded(data.states[start : start + batch_size])
-            chunks.append(adapter.logits(run.encoder, hidden, mask, state, run.config))
-    return torch.cat(chunks)
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            hidden, mask = padded([data.states[i] for i in batch])
+            out[batch] = adapter.logits(run.encoder, hidden, mask, state, run.config).float()
+    return out
 
 
-def validation_loss(run: AdapterRun, state: dict[str, torch.Tensor], data: CachedStates) -> float | None:
-    """The unweighted loss on the validation split; None when there is none."""
-    if not len(data):
+def validation_logits(run: AdapterRun, state: dict[str, torch.Tensor], data: CachedStates) -> torch.Tensor | None:
+    """The validation rows' logits; None when there are none."""
+    return logits_of(run, state, data) if len(data) else None
+
+
+def validation_loss(run: AdapterRun, logits: torch.Tensor | None, data: CachedStates) -> float | None:
+    """The unweighted loss of ``logits`` on the validation split; None when there is none."""
+    if logits is None:
         return None
-    with torch.inference_mode():
-        logits = logits_of(run, state, data)
-        if run.multi:
-            return float(F.binary_cross_entropy_with_logits(logits, data.targets))
-        return float(F.cross_entropy(logits, data.targets))
+    if run.multi:
+        return float(F.binary_cross_entropy_with_logits(logits, data.targets))
+    return float(F.cross_entropy(logits, data.targets))

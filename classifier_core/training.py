@@ -7,7 +7,8 @@
    encoder expert of small sets, where fine-tuning has too little to learn from.
 3. From ``lora_min_rows`` rows on, the encoder is also fine-tuned (``finetune.py``: LoRA on the top
    layers and a head) on all rows but a validation split, which drives early stopping and is where
-   it is compared with the pooled-feature head.
+   it is compared with the pooled-feature head. Its epochs are planned to end within the fit's time
+   budget (``Recipe.budget``), whatever the CPU.
 4. The encoder expert with the lower calibrated out-of-fold loss is kept; the blend weight with the
    lexical expert and the temperature are chosen on the same out-of-fold predictions
    (``blending.py``); multi-label thresholds are tuned on the calibrated scores.
@@ -17,6 +18,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,7 +42,6 @@ from .finetune import (
     Recipe,
     TrainingCancelled,
     cache_rows,
-    logits_of,
     optimise,
     pooled_features,
     trunk_features,
@@ -126,6 +127,7 @@ class Training:
         self.texts = [example.text for example in examples]
         config = recipe_config(spec, recipe, encoder)
         self.adapter_run = AdapterRun(encoder, spec.mode, list(spec.labels), recipe, config, hooks, torch.Generator().manual_seed(spec.seed))
+        self.adapter_run.deadline = time.monotonic() + recipe.budget(len(examples))
         folds = 10 if len(examples) <= recipe.small_fold_rows else recipe.folds if len(examples) <= recipe.fold_rows else 3
         self.folds = np.array(fold_ids(examples, labels=spec.labels, mode=spec.mode, folds=folds, seed=spec.seed))
         self.fold_count = folds
@@ -153,7 +155,9 @@ class Training:
         head = fit_head(features, self.targets, self, c)
         experts = [Expert("pooled-feature head", head.into(start), heads_oof, np.arange(n), normalize=True)]
         hooks.say(f"cross-fitted the lexical expert and the pooled-feature head ({self.fold_count} folds)")
-        if n >= self.recipe.lora_min_rows:
+        if n >= self.recipe.lora_min_rows and self.adapter_run.out_of_time():
+            hooks.say("no time left in the budget to fine-tune the encoder")
+        elif n >= self.recipe.lora_min_rows:
             experts.append(self.fine_tuned(start, data))
         chosen, blend, rows = self.choose(experts, lexical_oof, encoder_share_at_least=self.minimum_encoder_share())
         raw = combine(blend, chosen.logits, lexical_oof[rows], multi=self.multi)
@@ -230,9 +234,9 @@ class Training:
         valid = np.sort(order[:size])
         train_rows = np.setdiff1d(np.arange(n), valid)
         self.hooks.say(f"fine-tuning the encoder on {len(train_rows)} examples ({len(valid)} for validation)")
-        state = optimise(self.adapter_run, start, data.subset(train_rows.tolist()), data.subset(valid.tolist()))
-        logits = logits_of(self.adapter_run, state, data.subset(valid.tolist())).float().cpu().numpy()
-        return Expert("fine-tuned encoder", state, logits, valid, normalize=bool(self.adapter_run.config.get("normalize")))
+        state, logits = optimise(self.adapter_run, start, data.subset(train_rows.tolist()), data.subset(valid.tolist()))
+        assert logits is not None  # the split has rows
+        return Expert("fine-tuned encoder", state, logits.cpu().numpy(), valid, normalize=bool(self.adapter_run.config.get("normalize")))
 
     def label_weights(self) -> np.ndarray:
         counts = np.bincount(self.targets, minlength=len(self.spec.labels)).astype(float)

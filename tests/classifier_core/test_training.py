@@ -127,3 +127,32 @@ def test_the_pooled_feature_head_reads_the_top_and_the_trunk_pools(encoder) -> N
     predictions = predictor.predict(predictor.prepare(from_bytes(to_bytes(model))), [row.text for row in held_out])
     correct = sum(model.labels[p.selected.index(True)] == row.labels[0] for p, row in zip(predictions, held_out))
     assert correct >= 0.8 * len(held_out)
+
+
+def test_fine_tuning_plans_its_epochs_to_end_within_the_time_budget() -> None:
+    """A slower CPU gets fewer epochs, not a later model: fine-tuning times its first steps, shortens its
+    schedule to the epochs that fit what is left of ``Recipe.budget``, and is skipped when nothing is."""
+    import dataclasses
+    import time
+
+    from classifier_core.finetune import Recipe
+
+    spec = TrainingSpec(labels=["sports", "cooking"], mode=SINGLE_LABEL, device="cpu")
+    # no budget at all: the cheap experts only, and a model all the same
+    messages: list[str] = []
+    started = time.monotonic()
+    model = train(spec, topic_examples(), on_message=messages.append, recipe=dataclasses.replace(Recipe(), seconds=0, seconds_per_row=0))
+    cheap_seconds = time.monotonic() - started
+    assert "no time left in the budget to fine-tune the encoder" in messages
+    assert model.metrics["encoder"] == "pooled features" and model.metrics["accuracy"] >= 0.8
+
+    # 600 planned steps (seconds on any CPU) and 1.5 s left for them after the cheap experts
+    recipe = dataclasses.replace(Recipe(), min_steps=600, small_max_epochs=200, patience=1000, seconds=cheap_seconds + 1.5, seconds_per_row=0)
+    messages = []
+    started = time.monotonic()
+    model = train(spec, topic_examples(), on_message=messages.append, recipe=recipe)
+    seconds = time.monotonic() - started
+    planned = [m for m in messages if "epochs fit the time budget" in m]
+    assert planned and planned[0].startswith("fine-tuning: ") and int(planned[0].split()[1]) < 200, messages
+    assert seconds < cheap_seconds + 1.5 + 3, (seconds, cheap_seconds, messages)  # at most the epoch under way past it
+    assert model.metrics["evaluation"] == "validation split (12 rows)"
