@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import torch
@@ -102,23 +103,59 @@ def is_lexical_key(key: str) -> bool:
     return key.startswith(STATE_PREFIX)
 
 
-def fit_lexical(texts: Sequence[str], targets: np.ndarray, *, multi: bool, class_weight: np.ndarray | None = None, c: float = 10.0) -> LexicalModel:
-    """TF-IDF (sublinear term frequency, smoothed IDF, L2 rows) over ``ngrams`` and a logistic regression:
-    multinomial for single-label ``targets`` (label indices), one per label for multi-label (0/1 matrix)."""
+@dataclass
+class LexicalRows:
+    """A training set's TF-IDF rows, computed once. The vocabulary (the most frequent n-grams) and the IDF
+    weights are read from the texts alone, never from the labels, so the models fitted on each fold and
+    on all rows can share them: an n-gram seen only in held-out rows gets no weight from the others."""
+
+    matrix: Any  # scipy.sparse CSR, texts x features, float32, rows of unit length
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+
+    def held_out_logits(self, model: LexicalModel, held: np.ndarray) -> np.ndarray:
+        """The logits of rows ``held`` by ``model``, fitted on these features' other rows. As serving drops
+        the n-grams a model never saw, so does this: each row keeps the n-grams seen in the other rows,
+        scaled back to unit length."""
+        trained = np.ones(self.matrix.shape[0], dtype=bool)
+        trained[held] = False
+        seen = (self.matrix[trained].getnnz(axis=0) > 0).astype(np.float32)
+        rows = self.matrix[held].multiply(seen).tocsr()
+        norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1))).ravel()
+        scores = np.asarray(rows @ model.coef.T) / np.maximum(norms, 1e-12)[:, None]
+        return (scores + model.intercept).astype(np.float32)
+
+
+def vectorize(texts: Sequence[str]) -> LexicalRows:
+    """TF-IDF (sublinear term frequency, smoothed IDF, L2 rows) over ``ngrams``."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
 
     vectorizer = TfidfVectorizer(analyzer=ngrams, sublinear_tf=True, max_features=MAX_FEATURES, dtype=np.float32)
-    features = vectorizer.fit_transform(list(texts))
+    matrix = vectorizer.fit_transform(list(texts)).tocsr()
     vocabulary = {gram: int(index) for gram, index in vectorizer.vocabulary_.items()}
-    idf = vectorizer.idf_.astype(np.float32)
+    return LexicalRows(matrix, vocabulary, vectorizer.idf_.astype(np.float32))
+
+
+def fit_lexical(texts: Sequence[str], targets: np.ndarray, *, multi: bool, class_weight: np.ndarray | None = None, c: float = 10.0) -> LexicalModel:
+    """``fit_rows`` on every one of ``texts``."""
+    return fit_rows(vectorize(texts), np.arange(len(texts)), targets, multi=multi, class_weight=class_weight, c=c)
+
+
+def fit_rows(
+    features: LexicalRows, rows: np.ndarray, targets: np.ndarray, *, multi: bool, class_weight: np.ndarray | None = None, c: float = 10.0
+) -> LexicalModel:
+    """A logistic regression on ``rows`` of ``features`` (``targets`` are those rows'): multinomial for
+    single-label targets (label indices), one per label for multi-label (0/1 matrix)."""
+    from sklearn.linear_model import LogisticRegression
+
+    matrix, vocabulary, idf = features.matrix[rows], features.vocabulary, features.idf
     if not multi:
         weights = None if class_weight is None else class_weight[targets]
         labels = int(class_weight.shape[0]) if class_weight is not None else int(targets.max()) + 1
         present = np.unique(targets)
         model = LogisticRegression(C=c, max_iter=100, tol=1e-3)
-        model.fit(features, targets, sample_weight=weights)
-        coef = np.zeros((labels, features.shape[1]), dtype=np.float32)
+        model.fit(matrix, targets, sample_weight=weights)
+        coef = np.zeros((labels, matrix.shape[1]), dtype=np.float32)
         intercept = np.full(labels, -30.0, dtype=np.float32)  # a label absent from these rows is never chosen
         if len(present) == 2:  # scikit-learn keeps one row for two classes: its logit split in halves
             coef[present[1]], coef[present[0]] = model.coef_[0] / 2, -model.coef_[0] / 2
@@ -126,7 +163,7 @@ def fit_lexical(texts: Sequence[str], targets: np.ndarray, *, multi: bool, class
         else:
             coef[present], intercept[present] = model.coef_, model.intercept_
         return LexicalModel(vocabulary, idf, coef, intercept)
-    coef = np.zeros((targets.shape[1], features.shape[1]), dtype=np.float32)
+    coef = np.zeros((targets.shape[1], matrix.shape[1]), dtype=np.float32)
     intercept = np.zeros(targets.shape[1], dtype=np.float32)
     for j in range(targets.shape[1]):
         column = targets[:, j].astype(int)
@@ -134,6 +171,6 @@ def fit_lexical(texts: Sequence[str], targets: np.ndarray, *, multi: bool, class
             intercept[j] = 30.0 if column[0] else -30.0
             continue
         model = LogisticRegression(C=c, max_iter=100, tol=1e-3)
-        model.fit(features, column)
+        model.fit(matrix, column)
         coef[j], intercept[j] = model.coef_[0], model.intercept_[0]
     return LexicalModel(vocabulary, idf, coef, intercept)

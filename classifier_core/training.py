@@ -1,7 +1,8 @@
 """Training a Reflex: two experts, judged out of fold, blended and calibrated.
 
 1. The lexical expert (``lexical.py``): word and character n-grams under a logistic regression. Every
-   row gets an out-of-fold prediction (k folds), then it is fitted on all rows.
+   row gets an out-of-fold prediction (k folds, over TF-IDF rows computed once), then it is fitted on
+   all rows.
 2. The encoder's pooled features (frozen, or through a warm start's adapter) under a regularised
    logistic-regression head: cheap, so also cross-fitted and then fitted on all rows. It is the
    encoder expert of small sets, where fine-tuning has too little to learn from.
@@ -47,7 +48,7 @@ from .finetune import (
     trunk_features,
 )
 from .label_issues import MAX_ISSUES, find_label_issues
-from .lexical import LexicalModel, fit_lexical, is_lexical_key
+from .lexical import LexicalModel, LexicalRows, fit_rows, is_lexical_key, vectorize
 
 Fitted = TypeVar("Fitted")  # what cross_fit fits per fold: a lexical model, a head
 
@@ -147,8 +148,9 @@ class Training:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)
             start = initial_state(self.adapter_run, spec.base)
-        lexical_oof = self.cross_fit(self.fit_lexical_on, lambda model, rows: model.logits([self.texts[i] for i in rows]))
-        lexical = self.fit_lexical_on(np.arange(n))
+        texts = vectorize(self.texts)
+        lexical_oof = self.cross_fit(lambda rows: self.fit_lexical_on(texts, rows), texts.held_out_logits)
+        lexical = self.fit_lexical_on(texts, np.arange(n))
         hooks.check()
         features = head_inputs(pooled_features(self.adapter_run, start, data).numpy(), trunk_features(data).numpy())
         c, heads_oof = self.head_strength(features)
@@ -217,9 +219,10 @@ class Training:
         assert best is not None
         return best[1], best[2]
 
-    def fit_lexical_on(self, rows: np.ndarray) -> LexicalModel:
-        return fit_lexical(
-            [self.texts[i] for i in rows],
+    def fit_lexical_on(self, texts: LexicalRows, rows: np.ndarray) -> LexicalModel:
+        return fit_rows(
+            texts,
+            rows,
             self.targets[rows],
             multi=self.multi,
             class_weight=None if self.multi else self.label_weights(),

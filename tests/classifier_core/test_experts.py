@@ -12,7 +12,7 @@ import pytest
 from classifier_core.artifact import from_bytes, to_bytes
 from classifier_core.blending import Blend, choose_blend, expected_calibration_error, fit_temperature, probabilities
 from classifier_core.data import SINGLE_LABEL, Example, fold_ids
-from classifier_core.lexical import LexicalModel, fit_lexical
+from classifier_core.lexical import LexicalModel, fit_lexical, fit_rows, ngrams, vectorize
 from classifier_core.training import TrainingSpec, train
 
 from .conftest import topic_examples
@@ -44,6 +44,22 @@ def test_the_lexical_expert_survives_its_stored_form_and_reads_words() -> None:
     assert np.allclose(model.logits(texts), stored.logits(texts), atol=2e-2)
     assert list(stored.logits(texts[:2]).argmax(1)) == [0, 1]
     assert np.allclose(stored.logits([""])[0], stored.intercept)  # no n-gram: the intercept alone
+
+
+def test_held_out_rows_are_scored_as_serving_scores_a_text_with_words_the_model_never_saw() -> None:
+    """The TF-IDF rows are computed once for all folds; a held-out row's n-grams that its fold's model
+    never saw count for nothing, as serving drops what is not in a model's vocabulary."""
+    rows = code_word_examples()
+    texts = [row.text for row in rows] + [rows[0].text + " ЖЖЖЖ ЖЖЖЖ", rows[1].text + " ЖЖЖЖ"]
+    targets = np.array(
+        [0 if row.labels == ("alpha",) else 1 for row in rows] + [0 if rows[0].labels == ("alpha",) else 1, 0 if rows[1].labels == ("alpha",) else 1]
+    )
+    features = vectorize(texts)
+    trained, held = np.arange(len(rows)), np.array([len(rows), len(rows) + 1])
+    model = fit_rows(features, trained, targets[trained], multi=False)
+    assert any(gram in model.vocabulary for gram in ngrams("ЖЖЖЖ"))  # in the shared vocabulary, never in the fold's rows
+    assert np.allclose(features.held_out_logits(model, held), model.logits([rows[0].text, rows[1].text]), atol=1e-5)
+    assert not np.allclose(model.logits(texts[-2:]), model.logits([rows[0].text, rows[1].text]), atol=1e-3)
 
 
 def test_folds_are_stratified_and_cover_every_row() -> None:
