@@ -85,7 +85,7 @@ def run_cluster(cluster: str) -> None:
     if Conf.CLUSTER_NAME != cluster:
         raise RuntimeError(f"started for cluster {cluster!r} but django-q2 reads {Conf.CLUSTER_NAME!r} (Q_CLUSTER_NAME)")
     forks_die_with_parent()
-    if cluster == settings.REFLEX_TRAINING_CLUSTER:
+    if cluster == settings.REFLEX_TRAINING_CLUSTER and settings.REFLEX_WARM_FORK_SERVER:
         from django_q.signals import post_spawn
 
         post_spawn.connect(warm_fork_server, weak=False)

@@ -246,6 +246,9 @@ REFLEX_TRAINING_THREADS = env_int("REFLEX_TRAINING_THREADS", 2)
 # How much a training run lowers its priority below its worker's (os.nice, 0-19; 0: not at all): on a node
 # that also serves predictions, the web process (and a node's heartbeats) get the cores first.
 REFLEX_TRAINING_NICE = min(max(env_int("REFLEX_TRAINING_NICE", 10), 0), 19)
+# Each training worker starts the fork server its runs fork from as it spawns (about 5 s of CPU importing
+# torch and the training code), so that a node's first jobs do not wait for it; off: at its first run.
+REFLEX_WARM_FORK_SERVER = env_bool("REFLEX_WARM_FORK_SERVER", True)
 REFLEX_DEVICE = env_str("REFLEX_DEVICE", "")  # empty: CUDA when present, else CPU
 # The public rows three defaults also train on (`seed_reflexes --retrain`): <folder>/<name>/{train,test}.jsonl,
 # and for jailbreak <folder>/../jailbreak_classification/{train,test}.jsonl too.

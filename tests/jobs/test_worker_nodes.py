@@ -24,7 +24,12 @@ pytestmark = pytest.mark.e2e  # starts its own service and nodes
 STOP_SECONDS = 10  # REFLEX_WORKER_STOP_SECONDS, the default
 HEARTBEAT_TIMEOUT = 4
 REAP_SECONDS = 2  # the nodes' upkeep round (15 s by default)
-ENV = {"REFLEX_JOB_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT), "REFLEX_JOB_HEARTBEAT_INTERVAL": "0.5", "REFLEX_REAP_SECONDS": str(REAP_SECONDS)}
+ENV = {
+    "REFLEX_JOB_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
+    "REFLEX_JOB_HEARTBEAT_INTERVAL": "0.5",
+    "REFLEX_REAP_SECONDS": str(REAP_SECONDS),
+}
+WARM = {"REFLEX_WARM_FORK_SERVER": "1"}  # as in production (a test service's nodes start them at the first run)
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +79,10 @@ def _node_running(job_id: str, nodes: list[subprocess.Popen], *, timeout: float,
     chain = processes.ancestors(child)
     node = next(node for node in nodes if node.pid in chain)
     return node, child
+
+
+def _fork_servers(node: subprocess.Popen) -> list[int]:
+    return [pid for pid in processes.descendants(node.pid) if "multiprocessing.forkserver" in processes.command_line(pid)]
 
 
 def _workers(web: Service) -> list[dict]:
@@ -150,11 +159,12 @@ def test_a_killed_node_leaves_nothing_running_and_its_job_is_back_within_the_hea
 
 def test_roles_route_training_and_short_tasks_to_their_own_clusters(web, nodes):
     """A training-only node trains; a default-only node does not, but runs the tick (a default task)."""
-    _start_node(web, nodes, "--role", "default")
+    default = _start_node(web, nodes, "--role", "default", **WARM)
     client = _client(web, "roles")
     job_id = _create(client, tiny_rows())
     time.sleep(3)  # what a default node would take to claim it, were training routed to it
     assert client.fine_tuning.jobs.retrieve(job_id).status == "queued"
+    assert not _fork_servers(default)  # only training workers fork runs
     trainer = _start_node(web, nodes, "--role", "training")
     assert wait_for_job(client, job_id, timeout=120).status == "succeeded"
     rows = {row["role"]: row for row in _workers(web)}
@@ -162,25 +172,14 @@ def test_roles_route_training_and_short_tasks_to_their_own_clusters(web, nodes):
     assert rows["default"]["clusters"] == ["reflex"] and rows["training"]["state"] == "up"
 
 
-def _fork_servers(node: subprocess.Popen) -> list[int]:
-    return [pid for pid in processes.descendants(node.pid) if "multiprocessing.forkserver" in processes.command_line(pid)]
-
-
-def test_a_training_node_starts_its_fork_server_before_any_job_and_a_default_node_none(web, nodes):
-    """The imports a training run needs (seconds of CPU) happen as a training worker starts, not in its
-    first job's time to classifier."""
-    trainer = _start_node(web, nodes, "--role", "training")
-    default = _start_node(web, nodes, "--role", "default")
-    deadline = time.monotonic() + 60
-    # one per training worker: the service's REFLEX_TRAINING_SLOTS is its `workers`
-    while len(_fork_servers(trainer)) < web.workers and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert len(_fork_servers(trainer)) == web.workers, [processes.command_line(pid) for pid in processes.descendants(trainer.pid)]
-    assert not _fork_servers(default)
-
-
 def test_a_node_trains_no_more_jobs_at_once_than_its_slots_and_keeps_creation_order(web, nodes):
-    _start_node(web, nodes, REFLEX_TRAINING_SLOTS="2")
+    node = _start_node(web, nodes, REFLEX_TRAINING_SLOTS="2", **WARM)
+    # Each training worker starts the fork server its runs fork from as it spawns, before any job: the
+    # imports a run needs (seconds of CPU) are not in the first job's time to classifier.
+    deadline = time.monotonic() + 60
+    while len(_fork_servers(node)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(_fork_servers(node)) == 2, [processes.command_line(pid) for pid in processes.descendants(node.pid)]
     client = _client(web, "slots")
     rows = read_jsonl("support_tickets.jsonl")
     job_ids = [_create(client, rows) for _ in range(3)]
