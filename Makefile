@@ -6,7 +6,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: install run test test-fast test-cluster lint bench bench-train bench-quality bench-jobs bench-defaults bench-predict bench-precision check-cuda cluster-demo clean bench-load bench-batches
+.PHONY: install run test test-fast test-cluster lint bench bench-train bench-quality bench-jobs bench-defaults bench-predict bench-precision check-cuda cluster-demo clean bench-load bench-batches bench-webs bench-sizing
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,14 @@ bench-precision: install
 # Not part of `bench`: 100 predict clients, a long text and 10 job creators for 60 s against one server.
 bench-load: install
 	$(BIN)/python bench/bench_load.py $(ARGS)
+
+# Short predictions served by one web process against two on this machine (not part of `bench`).
+bench-webs: install
+	$(BIN)/python bench/bench_webs.py $(ARGS)
+
+# Memory per web and worker process and per cached model, as `make run` runs them (not part of `bench`).
+bench-sizing: install
+	$(BIN)/python bench/bench_sizing.py $(ARGS)
 
 bench-batches: install
 	$(BIN)/python bench/bench_batches.py $(ARGS)
