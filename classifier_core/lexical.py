@@ -136,11 +136,6 @@ def vectorize(texts: Sequence[str]) -> LexicalRows:
     return LexicalRows(matrix, vocabulary, vectorizer.idf_.astype(np.float32))
 
 
-def fit_lexical(texts: Sequence[str], targets: np.ndarray, *, multi: bool, class_weight: np.ndarray | None = None, c: float = 10.0) -> LexicalModel:
-    """``fit_rows`` on every one of ``texts``."""
-    return fit_rows(vectorize(texts), np.arange(len(texts)), targets, multi=multi, class_weight=class_weight, c=c)
-
-
 def fit_rows(
     features: LexicalRows, rows: np.ndarray, targets: np.ndarray, *, multi: bool, class_weight: np.ndarray | None = None, c: float = 10.0
 ) -> LexicalModel:

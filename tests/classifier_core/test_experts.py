@@ -12,7 +12,7 @@ import pytest
 from classifier_core.artifact import from_bytes, to_bytes
 from classifier_core.blending import Blend, choose_blend, expected_calibration_error, fit_temperature, probabilities
 from classifier_core.data import SINGLE_LABEL, Example, fold_ids
-from classifier_core.lexical import LexicalModel, fit_lexical, fit_rows, ngrams, vectorize
+from classifier_core.lexical import LexicalModel, fit_rows, ngrams, vectorize
 from classifier_core.training import TrainingSpec, train
 
 from .conftest import topic_examples
@@ -38,7 +38,7 @@ def code_word_examples(seed: int = 0) -> list[Example]:
 def test_the_lexical_expert_survives_its_stored_form_and_reads_words() -> None:
     rows = code_word_examples()
     targets = np.array([0 if row.labels == ("alpha",) else 1 for row in rows])
-    model = fit_lexical([row.text for row in rows], targets, multi=False)
+    model = fit_rows(vectorize([row.text for row in rows]), np.arange(len(rows)), targets, multi=False)
     stored = LexicalModel.from_state(model.to_state())
     texts = ["Cook the pasta zorblat", "The match went to extra time quenvik", "no cue at all"]
     assert np.allclose(model.logits(texts), stored.logits(texts), atol=2e-2)
