@@ -139,7 +139,9 @@ def test_a_busy_key_does_not_starve_another(orm_service: Service):
 
 def test_cancelling_a_running_job_frees_its_slot_for_the_next(fresh_service: Service):
     client = _client(fresh_service, "canceller")
-    rows = read_jsonl("support_tickets.jsonl")
+    # 450 rows: no run may end before the last of the first three has started (a loaded machine starts a
+    # worker's first run seconds late); every run is cancelled, so their length costs nothing
+    rows = [{**row, "text": f"{row['text']} (#{copy})"} for copy in range(5) for row in read_jsonl("support_tickets.jsonl")]
     job_ids = [_create(client, rows) for _ in range(4)]
     for job_id in job_ids[:3]:  # the key's three slots taken (each by a worker); the fourth job waits for a slot
         wait_for_job(client, job_id, until={"running"}, timeout=60)
