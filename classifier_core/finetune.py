@@ -255,9 +255,9 @@ def optimise(
     lengths = [state_.shape[0] for state_ in train_set.states]
     epochs = epochs_for(recipe, len(train_set), sum(lengths))
     steps_per_epoch = math.ceil(len(train_set) / recipe.batch_size)
-    plan = {"total": epochs * steps_per_epoch}
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: cosine(step, plan["total"], recipe.warmup))
-    every = max(1, plan["total"] // PROGRESS_POINTS)
+    total = epochs * steps_per_epoch  # the schedule reads it at each step: a shortened plan takes effect at once
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: cosine(step, total, recipe.warmup))
+    every = max(1, total // PROGRESS_POINTS)
     validating = time.monotonic()
     best_logits = validation_logits(run, state, valid_set)
     best_loss = validation_loss(run, best_logits, valid_set)
@@ -290,22 +290,22 @@ def optimise(
                 fits = max(1, math.floor((run.deadline - started) / epoch_seconds))
                 if fits < epochs:
                     run.hooks.say(f"fine-tuning: {fits} of {epochs} epochs fit the time budget (about {epoch_seconds:.1f} s each)")
-                    epochs, plan["total"] = fits, fits * steps_per_epoch
+                    epochs, total = fits, fits * steps_per_epoch
             if run.out_of_time():
                 break
             if step % every == 0 and position < len(batches):  # the epoch's last step is reported below
-                run.hooks.report(Progress(epoch, step, plan["total"], sum(running) / len(running)))
+                run.hooks.report(Progress(epoch, step, total, sum(running) / len(running)))
                 running = []
         logits_now = validation_logits(run, params, valid_set)
         loss_now = validation_loss(run, logits_now, valid_set)
-        run.hooks.report(Progress(epoch, step, plan["total"], sum(epoch_losses) / len(epoch_losses), loss_now))
+        run.hooks.report(Progress(epoch, step, total, sum(epoch_losses) / len(epoch_losses), loss_now))
         running = []
         if loss_now is None or best_loss is None or loss_now < best_loss:
             best_loss, best_logits, stale = loss_now, logits_now, 0
             best = {key: value.detach().clone() for key, value in params.items()}
         else:
             stale += 1
-        if epoch == epochs:
+        if epoch == epochs:  # the plan, perhaps shortened above, is done
             break
         if stale >= recipe.patience or run.out_of_time():
             run.hooks.say(f"stopped after epoch {epoch} ({'no improvement' if stale else 'time budget'})")

@@ -127,8 +127,9 @@ class Training:
         self.multi = spec.mode == MULTI_LABEL
         self.texts = [example.text for example in examples]
         config = recipe_config(spec, recipe, encoder)
-        self.adapter_run = AdapterRun(encoder, spec.mode, list(spec.labels), recipe, config, hooks, torch.Generator().manual_seed(spec.seed))
-        self.adapter_run.deadline = time.monotonic() + recipe.budget(len(examples))
+        generator = torch.Generator().manual_seed(spec.seed)
+        deadline = time.monotonic() + recipe.budget(len(examples))
+        self.adapter_run = AdapterRun(encoder, spec.mode, list(spec.labels), recipe, config, hooks, generator, deadline=deadline)
         folds = 10 if len(examples) <= recipe.small_fold_rows else recipe.folds if len(examples) <= recipe.fold_rows else 3
         self.folds = np.array(fold_ids(examples, labels=spec.labels, mode=spec.mode, folds=folds, seed=spec.seed))
         self.fold_count = folds
@@ -157,10 +158,11 @@ class Training:
         head = fit_head(features, self.targets, self, c)
         experts = [Expert("pooled-feature head", head.into(start), heads_oof, np.arange(n), normalize=True)]
         hooks.say(f"cross-fitted the lexical expert and the pooled-feature head ({self.fold_count} folds)")
-        if n >= self.recipe.lora_min_rows and self.adapter_run.out_of_time():
-            hooks.say("no time left in the budget to fine-tune the encoder")
-        elif n >= self.recipe.lora_min_rows:
-            experts.append(self.fine_tuned(start, data))
+        if n >= self.recipe.lora_min_rows:
+            if self.adapter_run.out_of_time():
+                hooks.say("no time left in the budget to fine-tune the encoder")
+            else:
+                experts.append(self.fine_tuned(start, data))
         chosen, blend, rows = self.choose(experts, lexical_oof, encoder_share_at_least=self.minimum_encoder_share())
         raw = combine(blend, chosen.logits, lexical_oof[rows], multi=self.multi)
         probs = probabilities(raw, multi=self.multi)
