@@ -88,7 +88,8 @@ class Service:
             Q_WORKERS=str(self.workers),
             REFLEX_TRAINING_SLOTS=str(self.workers),  # as many runs at once as workers, whatever this machine's cores
             # Four training workers on two cores would import torch in four fork servers at each start (~20 s
-            # of CPU): a test service's start at their first run (tests/jobs/test_worker_nodes.py turns it on).
+            # of CPU): a test service's workers start theirs at their first run (tests/jobs/test_worker_nodes.py
+            # turns the warm-up on where it checks it).
             REFLEX_WARM_FORK_SERVER="0",
             Q_LOG_LEVEL="INFO",  # which worker took which task, and when: what a failed scheduling test needs
             PYTHONUNBUFFERED="1",
