@@ -20,6 +20,11 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# What only a bench uses (uvicorn, measured against daphne by bench-webs), on top of the above.
+$(VENV)/.bench-installed: $(VENV)/.installed requirements-bench.txt
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	touch $@
+
 run: install
 	$(BIN)/python serve.py --port $(PORT)
 
@@ -63,8 +68,8 @@ bench-precision: install
 bench-load: install
 	$(BIN)/python bench/bench_load.py $(ARGS)
 
-# Short predictions served by one web process against two on this machine (not part of `bench`).
-bench-webs: install
+# Short predictions served by one web process against two, daphne against uvicorn, on this machine (not part of `bench`).
+bench-webs: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_webs.py $(ARGS)
 
 # Memory per web and worker process and per cached model, as `make run` runs them (not part of `bench`).
