@@ -72,7 +72,9 @@ def card(reflex: DefaultReflex, entry: dict) -> str:
         ]
     lines += [
         "",
-        f"The training recipe keeps a validation share aside: {entry.get('trained_examples', 0)} rows fitted the final model.",
+        f"Trained on {entry.get('trained_examples', 0)} rows with the recipe a job uses, less a job's time budget"
+        + (": fine-tuning gets the passes its rows need" if reflex.more_passes else ", and with a job's fine-tuning passes (more measured worse here)")
+        + " ([decision 0015](../decisions/0015-defaults-train-longer.md)).",
         "",
         "## Held-out figures",
         "",

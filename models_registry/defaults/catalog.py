@@ -31,6 +31,9 @@ class DefaultReflex:
     misses: str = ""
     public: tuple[PublicSource, ...] = field(default=())
     more_public: tuple[str, ...] = ()  # more public sets: folders relative to the public-data folder
+    # Fine-tuning's passes: the defaults' (models_registry/defaults/training.py, DEFAULTS_RECIPE), or a job's
+    # where more passes measured worse on the held-out splits (docs/decisions/0015-defaults-train-longer.md).
+    more_passes: bool = True
 
     @property
     def public_folders(self) -> dict[str, str]:
@@ -160,6 +163,7 @@ DEFAULT_REFLEXES: tuple[DefaultReflex, ...] = (
         misses="Neutral corrections ('not quite, I meant X') and polite disagreement are `not frustrated`; "
         "the public rows are Reddit comments, so tone in general, not only towards an assistant.",
         public=FRUSTRATION_SOURCES,
+        more_passes=False,  # its 16,245 public Reddit rows outweigh the team's; more passes fitted them at every split's cost
     ),
     DefaultReflex(
         "ambiguity",

@@ -10,12 +10,21 @@ left out of training.
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from classifier_core.data import Example
+from classifier_core.finetune import RECIPE
 from classifier_core.stack import STACK_ID
 from models_registry.defaults.catalog import DefaultReflex
+
+
+# A default is trained once, by the team, and shipped: it is not held to a job's time to classifier (the
+# fit's budget, ``Recipe.budget``), and, unless its catalog entry says otherwise (``more_passes``),
+# fine-tuning gets the passes a set of thousands of rows needs: four over `guardrail`'s 6,200 fine-tuning
+# rows, where a job's budget allows about one (docs/decisions/0015-defaults-train-longer.md).
+UNTIMED_RECIPE = replace(RECIPE, seconds_per_row=0.2, max_seconds=1800.0)
+DEFAULTS_RECIPE = replace(UNTIMED_RECIPE, budget_rows=24_000, budget_tokens_per_row=600)
 
 
 class PublicDataMissing(Exception):
@@ -125,6 +134,7 @@ def train_default(reflex: DefaultReflex, *, public_folder: Path | None = None, t
     model = train(
         TrainingSpec(labels=list(reflex.labels), mode=reflex.mode, seed=0, threads=threads, device=device),
         examples + public_rows,
+        recipe=DEFAULTS_RECIPE if reflex.more_passes else UNTIMED_RECIPE,
     )
     reports = evaluate_default(model, reflex, public_folder)
     team = reports["team"]

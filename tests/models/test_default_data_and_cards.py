@@ -3,6 +3,7 @@ and the cards generated from the shipped manifest."""
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from django.core.management import CommandError, call_command
 from models_registry.defaults.cards import readme_table, write_cards
 from models_registry.defaults.catalog import DEFAULT_REFLEXES, DEFAULTS_BY_NAME
 from models_registry.defaults.seeding import current_digest, read_manifest
-from models_registry.defaults.training import held_out_splits, read_examples, training_rows
+from classifier_core.finetune import RECIPE, epochs_for
+from models_registry.defaults.training import DEFAULTS_RECIPE, UNTIMED_RECIPE, held_out_splits, read_examples, training_rows
 from models_registry.models import ClassifierVersion
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -67,6 +69,21 @@ def test_jailbreak_trains_on_both_public_sets_but_never_on_a_held_out_text(tmp_p
     team, public = training_rows(reflex, folder)
     assert [example.text for example in public] == ["own train", "other train"]
     assert len(team) == len(read_examples(reflex.train_path))  # the team's rows never repeat a held-out text
+
+
+def test_a_default_fine_tunes_for_the_passes_its_rows_need_not_within_a_jobs_time_budget():
+    """A default is trained once and shipped (docs/decisions/0015-defaults-train-longer.md): `guardrail`'s
+    6,200 fine-tuning rows get four passes and the time they take, where a job's budget ends after about
+    one; everything else is a job's recipe, so a warm start from a default is like any other."""
+    rows, tokens = 6_200, 6_200 * 40
+    assert epochs_for(DEFAULTS_RECIPE, rows, tokens) == 4
+    assert DEFAULTS_RECIPE.budget(7_778) >= 20 * 60 > 5 * RECIPE.budget(7_778)
+    assert epochs_for(DEFAULTS_RECIPE, 500, 500 * 40) == epochs_for(RECIPE, 500, 500 * 40)  # small sets: the job's passes
+    budgets = ("budget_rows", "budget_tokens_per_row", "seconds_per_row", "max_seconds")
+    assert replace(DEFAULTS_RECIPE, **{name: getattr(RECIPE, name) for name in budgets}) == RECIPE
+    # `user-frustrated` keeps a job's passes (more measured worse there), still without a job's time budget
+    assert [reflex.name for reflex in DEFAULT_REFLEXES if not reflex.more_passes] == ["user-frustrated"]
+    assert epochs_for(UNTIMED_RECIPE, rows, tokens) == epochs_for(RECIPE, rows, tokens) and UNTIMED_RECIPE.budget(17_590) >= 20 * 60
 
 
 @pytest.mark.django_db
