@@ -23,10 +23,6 @@ ROOT = Path(__file__).resolve().parent
 STOP_SECONDS = float(os.environ.get("REFLEX_WORKER_STOP_SECONDS") or 10) + 2
 
 
-def manage(*args: str, capture: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True, text=True, capture_output=capture)
-
-
 def start(args: list[str]) -> subprocess.Popen:
     # A session of its own: Ctrl-C reaches this process only, which stops the children in order.
     return subprocess.Popen(args, cwd=ROOT, start_new_session=True, preexec_fn=preexec_die_with_parent(signal.SIGTERM))
@@ -82,12 +78,6 @@ def interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def key_command(user: str) -> list[str]:
-    """The management command that issues the printed key. It revokes the key the previous start
-    printed, so restarts leave one live "make run" key behind, not one per start."""
-    return ["create_api_key", "--user", user, "--name", "make run", "--replace"]
-
-
 def banner(key: str, port: int) -> str:
     base = f"http://127.0.0.1:{port}/v1"
     return f"""
@@ -113,10 +103,9 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reflex_project.settings")
     prepare_environment()
 
-    manage("migrate", "--noinput")
-    if (ROOT / "models_registry" / "management" / "commands" / "seed_reflexes.py").exists():
-        manage("seed_reflexes")
-    key = manage(*key_command(options.user), capture=True).stdout.strip().splitlines()[-1]
+    # migrate, the default Reflexes and the printed key, in one Django start-up (reflex_project/prepare.py)
+    prepared = subprocess.run([sys.executable, "-m", "reflex_project.prepare", "--user", options.user], cwd=ROOT, check=True, text=True, stdout=subprocess.PIPE)
+    key = prepared.stdout.strip().splitlines()[-1]
 
     processes = [
         start([sys.executable, "-m", "reflex_project.web_server", "-b", options.host, "-p", str(options.port), "reflex_project.asgi:application"]),

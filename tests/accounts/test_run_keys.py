@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-import serve
+from reflex_project.prepare import key_arguments
 from accounts.models import ApiKey
 from accounts.selectors import get_active_api_key
 from accounts.services import create_api_key, get_or_create_user
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def _start(capsys) -> str:
     """What serve.py runs at each start; the key is the last line printed."""
-    call_command(*serve.key_command("admin"))
+    call_command(*key_arguments("admin"))
     return capsys.readouterr().out.strip().splitlines()[-1]
 
 
