@@ -5,7 +5,7 @@ printed key (the only line written to stdout; the rest goes to stderr).
     python -m reflex_project.prepare --user admin
 
 As three management commands these were three Django start-ups one after the other (about 11 s on a
-2-core machine, against about 5 s here).
+2-core machine, against about 3.5 s here).
 """
 
 import argparse
