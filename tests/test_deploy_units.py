@@ -67,8 +67,7 @@ def test_units_signal_the_main_process_and_outwait_its_own_stop(name: str, stop_
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_systemd_accepts_the_units(tmp_path: Path):
     """`systemd-analyze verify` on the units as installed in this checkout (paths rewritten to it and to this
-    Python): no
-    unknown keys, no command that is not executable."""
+    Python): no unknown keys, no command that is not executable."""
     env_file = tmp_path / "reflex.env"
     env_file.write_text("PROMETHEUS_MULTIPROC_DIR=\n")
     for source in UNITS.iterdir():
