@@ -1,18 +1,24 @@
 """Training runs forked from a fork server that has imported the training code once.
 
-A run started as a new program spends about 3-4 s of CPU importing torch, transformers' BERT code and
-scikit-learn before it reads a row: most of a small job. Each worker process starts, on its first run,
-a ``multiprocessing`` fork server that imports ``classifier_core.preload``; every run is then forked
-from it and starts training at once. The run is still a process of its own (its own memory and CUDA
-context: an OOM or a crash kills only it), works in its run's folder, and is stopped by signals as
-before. It dies with the fork server, and the fork server with the worker: a killed worker leaves no
-training behind.
+A run started as a new program spends seconds of CPU importing torch, transformers' BERT code and
+scikit-learn before it reads a row: most of a small job. A ``multiprocessing`` fork server imports
+``classifier_core.preload`` once, and every run is forked from it and starts training at once. A node's
+training cluster starts one fork server before it forks its workers, and they all use it (each worker
+inherits its address): one import per node, not one per worker. A worker without an inherited one (or
+whose inherited one has died) starts a fork server of its own at its first run.
+
+A run is still a process of its own (its own memory and CUDA context: an OOM or a crash kills only it),
+works in its run's folder, and is stopped by signals as before. It dies with the fork server
+(``PR_SET_PDEATHSIG``) and with the worker that asked for it (a pidfd it watches), and the fork server
+exits once every process holding its pipe has: a killed worker, or a killed node, leaves no training
+behind.
 
 No Django here: the fork server and its runs import this module.
 """
 
 import multiprocessing
 import multiprocessing.forkserver
+import multiprocessing.resource_tracker
 import os
 import signal
 import subprocess
@@ -22,9 +28,10 @@ import traceback
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from classifier_core.child import run_forked
-from reflex_project.lifetime import die_with_parent
+from reflex_project.lifetime import die_with, die_with_parent
 
 PRELOAD = ["classifier_core.preload", "jobs.training_process"]
 START_FAILED = 1  # the exit status a run that could not be started reports (its log says why)
@@ -41,15 +48,53 @@ def _fork_server() -> multiprocessing.context.ForkServerContext:
 
 
 def start_fork_server() -> None:
-    """Starts this process's fork server now (its imports take seconds of CPU) rather than at the first
-    run. Safe beside a run's start: both wait on the same lock."""
+    """Starts this process's fork server now rather than at the first run. It returns at once (the server
+    imports in the background) and is safe beside a run's start: both wait on the same lock. Processes
+    this one forks afterwards (a training cluster's workers) use the same fork server."""
     _fork_server()
-    multiprocessing.forkserver.ensure_running()
+    _ensure_fork_server()
 
 
-def _run(fork_server_pid: int, spec_path: str, output_path: str, log_path: str, lines: Connection) -> None:
-    """The forked run: gone with the fork server (SIGKILL), then the training itself."""
+# The fork server ``multiprocessing`` keeps per process. Its own check that the server still runs
+# (``os.waitpid``) works only in the process that started it: in a worker that inherited the server with
+# fork, the check below replaces it. These are CPython's privates, which typeshed omits.
+_server: Any = multiprocessing.forkserver._forkserver  # type: ignore[attr-defined]
+_ensure_own_server = _server.ensure_running
+
+
+def _state_and_parent(pid: int) -> tuple[str, int] | None:
+    """A process's state letter and parent pid from /proc, or None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return fields[0], int(fields[1])
+
+
+def _ensure_fork_server() -> None:
+    """A fork server is running for this process: the inherited one while it runs, else its own."""
+    with _server._lock:
+        pid = _server._forkserver_pid
+        if pid is not None:
+            found = _state_and_parent(pid)
+            if found is None or found[1] != os.getpid():  # started by a process this one was forked from
+                if found is not None and found[0] not in ("Z", "X"):
+                    multiprocessing.resource_tracker.ensure_running()
+                    return
+                os.close(_server._forkserver_alive_fd)  # it has died: forget it and start one of our own
+                _server._forkserver_address = _server._forkserver_alive_fd = _server._forkserver_pid = None
+    _ensure_own_server()
+
+
+_server.ensure_running = _ensure_fork_server  # what multiprocessing calls before it asks for a process
+
+
+def _run(fork_server_pid: int, worker_pid: int, spec_path: str, output_path: str, log_path: str, lines: Connection) -> None:
+    """The forked run: gone with the fork server and with the worker that asked for it (SIGKILL), then the
+    training itself."""
     die_with_parent(signal.SIGKILL, parent=fork_server_pid)
+    die_with(worker_pid, signal.SIGKILL)
     run_forked(spec_path, output_path, log_path, lines)
 
 
@@ -76,10 +121,9 @@ class TrainingProcess:
     def _start(self, context, spec_path: str, output_path: str, log_path: str, writer: Connection) -> None:
         process = None
         try:
-            multiprocessing.forkserver.ensure_running()
-            # The run dies with the fork server. Its pid is a private of CPython's, which typeshed omits.
-            fork_server_pid = multiprocessing.forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
-            process = context.Process(target=_run, args=(fork_server_pid, spec_path, output_path, log_path, writer))
+            _ensure_fork_server()
+            args = (_server._forkserver_pid, os.getpid(), spec_path, output_path, log_path, writer)
+            process = context.Process(target=_run, args=args)
             process.start()
         except Exception:
             process = None

@@ -86,22 +86,17 @@ def run_cluster(cluster: str) -> None:
         raise RuntimeError(f"started for cluster {cluster!r} but django-q2 reads {Conf.CLUSTER_NAME!r} (Q_CLUSTER_NAME)")
     forks_die_with_parent()
     if cluster == settings.REFLEX_TRAINING_CLUSTER and settings.REFLEX_WARM_FORK_SERVER:
-        from django_q.signals import post_spawn
+        # One fork server for the node's training workers, started before they are forked so that each
+        # inherits it (jobs/training_process.py): its imports (seconds of CPU) are paid once, as the node
+        # starts, not at the first job of each worker.
+        from jobs.training_process import start_fork_server
 
-        post_spawn.connect(warm_fork_server, weak=False)
+        start_fork_server()
     cluster_process = Cluster()
     cluster_process.start()
     while cluster_process.sentinel.is_alive():
         cluster_process.sentinel.join(0.5)
     leave(0)
-
-
-def warm_fork_server(sender: object, proc_name: str, **kwargs: object) -> None:
-    """A training worker, as it spawns, starts the fork server its runs fork from (jobs/training_process.py)
-    in the background, so that the node's first job does not wait seconds for its imports."""
-    from jobs.training_process import start_fork_server
-
-    threading.Thread(target=start_fork_server, name="fork-server-start", daemon=True).start()
 
 
 def leave(status: int) -> None:

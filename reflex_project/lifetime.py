@@ -11,8 +11,10 @@ No Django imports: ``serve.py`` uses it before Django is set up.
 
 import ctypes
 import os
+import select
 import signal
 import sys
+import threading
 
 PR_SET_PDEATHSIG = 1
 _libc = None
@@ -52,3 +54,24 @@ def forks_die_with_parent(sig: int = signal.SIGKILL) -> None:
         parent_pid[0] = os.getpid()
 
     os.register_at_fork(before=before, after_in_child=after_in_child)
+
+
+def die_with(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Sends ``sig`` to this process when process ``pid`` exits, whether or not it is our parent: a daemon
+    thread waits on the process's pidfd (Linux 5.3 and later). A ``pid`` already gone gets ``sig`` now.
+    Where pidfds do not exist this does nothing."""
+    if not hasattr(os, "pidfd_open"):
+        return
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os.kill(os.getpid(), sig)
+        return
+    except OSError:  # a kernel without pidfds
+        return
+
+    def wait() -> None:
+        select.select([pidfd], [], [])  # readable once the process has exited
+        os.kill(os.getpid(), sig)
+
+    threading.Thread(target=wait, name=f"die-with-{pid}", daemon=True).start()

@@ -321,8 +321,8 @@ Q_CLUSTER["ALT_CLUSTERS"] = {
         "workers": REFLEX_TRAINING_SLOTS or max(1, REFLEX_CORES // max(1, REFLEX_TRAINING_THREADS)),
         "queue_limit": 1,
         "scheduler": False,
-        # A training worker forks its runs from a fork server of its own (jobs/training_process.py), and a
-        # daemonic process may not start one. Its runs still die with it (PR_SET_PDEATHSIG).
+        # A training worker asks the node's fork server for its runs (jobs/training_process.py), which
+        # multiprocessing refuses a daemonic process. Its runs still die with it (a pidfd they watch).
         "daemonize_workers": False,
     },
 }

@@ -87,10 +87,6 @@ class Service:
             REFLEX_DATA_DIR=str(self.workdir),
             Q_WORKERS=str(self.workers),
             REFLEX_TRAINING_SLOTS=str(self.workers),  # as many runs at once as workers, whatever this machine's cores
-            # Four training workers on two cores would import torch in four fork servers at each start (~20 s
-            # of CPU): a test service's workers start theirs at their first run (tests/jobs/test_worker_nodes.py
-            # turns the warm-up on where it checks it).
-            REFLEX_WARM_FORK_SERVER="0",
             Q_LOG_LEVEL="INFO",  # which worker took which task, and when: what a failed scheduling test needs
             PYTHONUNBUFFERED="1",
             REFLEX_METRICS="1",  # /metrics on, as an operator would run it (tests/test_metrics_live.py)

@@ -2,6 +2,7 @@
 (``jobs.training_process``), and as the ``python -m classifier_core.child`` program."""
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -10,7 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-from jobs.training_process import TrainingProcess
+from jobs import training_process
+from jobs.training_process import TrainingProcess, start_fork_server
 from tests.conftest import read_jsonl, tiny_rows
 from tests.jobs.processes import alive
 
@@ -146,3 +148,42 @@ def test_a_run_stopped_before_it_starts_ends_and_leaves_its_log(tmp_path):
     assert run.wait(timeout=120) in (-signal.SIGKILL, -signal.SIGTERM, 3)
     assert (spec.parent / "stderr.log").exists()
     assert not (spec.parent / "model.bin").exists()
+
+
+def _worker(spec: str, answers) -> None:
+    """A training worker forked after its parent started the fork server: it starts one run and waits."""
+    run = TrainingProcess(Path(spec), Path(spec).parent / "model.bin", Path(spec).parent / "stderr.log")
+    answers.send(_started(run))
+    time.sleep(600)
+
+
+def test_workers_forked_after_the_fork_server_started_share_it_and_a_run_dies_with_its_worker(tmp_path):
+    """As a node's training cluster does: the fork server is started, then workers are forked. Each
+    worker's runs come from that one fork server, and a killed worker's run dies with it, while the
+    fork server goes on serving the others."""
+    start_fork_server()
+    fork_server = training_process._server._forkserver_pid
+    fork = multiprocessing.get_context("fork")
+    workers, runs = [], []
+    try:
+        for name in ("one", "two"):
+            spec = _spec(tmp_path / f"reflex-{name}", read_jsonl("support_tickets.jsonl"))
+            answers, answer = fork.Pipe(duplex=False)
+            worker = fork.Process(target=_worker, args=(str(spec), answer))  # not daemonic: it starts a process
+            worker.start()
+            workers.append(worker)
+            assert answers.poll(60), "the worker's run did not start"
+            runs.append(answers.recv())
+        assert [_parent(run) for run in runs] == [fork_server, fork_server]
+        os.kill(workers[0].pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while alive(runs[0]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(runs[0]), "the killed worker's run lives on"
+        assert alive(runs[1]) and alive(fork_server)
+    finally:
+        for worker in workers:
+            worker.kill()
+        for run in runs:
+            if alive(run):
+                os.kill(run, signal.SIGKILL)

@@ -96,7 +96,7 @@ class Watcher:
                 statuses = {job.id: job.status for job in reversed(jobs)}
                 if not self.changes or self.changes[-1][1] != statuses:
                     self.changes.append((seen_at - self._started, statuses))
-            time.sleep(0.05)
+            time.sleep(0.2)  # a run lasts seconds; polling faster only takes the web process's CPU from the runs
 
     def report(self) -> str:
         """The statuses seen, one line per change (jobs in creation order), then any failed request."""
