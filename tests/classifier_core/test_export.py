@@ -65,22 +65,25 @@ def assert_same_scores(exported: list[dict], served, labels: list[str]) -> None:
         assert [c["selected"] for c in answer["classes"]] == prediction.selected
 
 
-@pytest.mark.parametrize(
-    ("name", "encoder_flag"),
-    [
-        ("domain", True),  # multi-label, thresholds; the encoder given as a folder
-        ("user-frustrated", False),  # single-label, unit-length pooling; the encoder found through its PyPI package
-    ],
-)
-def test_exported_predict_py_scores_as_the_service_does(predictor, tmp_path: Path, name: str, encoder_flag: bool) -> None:
-    model = from_bytes((ARTIFACTS / f"{name}.bin").read_bytes())
-    assert model.config["blend"]["lexical_weight"] > 0  # both experts count
-    assert_exported_scores_as_served(predictor, model, name, tmp_path, encoder_flag)
+# Several exported predict.py scripts, each run as ``python predict.py ARGS`` would run it, in one bare
+# interpreter (``-I``): starting one costs seconds of imports (torch, transformers), paid once here.
+# tests/inference/test_export_live.py runs a downloaded archive's predict.py as a program of its own.
+RUN_SCRIPTS = """
+import contextlib, io, json, runpy, sys
+answers = {}
+for script, args in json.loads(sys.argv[1]):
+    out = io.StringIO()
+    sys.argv = [script, *args]
+    with contextlib.redirect_stdout(out):
+        runpy.run_path(script, run_name="__main__")
+    answers[script] = out.getvalue()
+print(json.dumps(answers))
+"""
 
 
-def test_an_exported_two_depth_head_scores_as_the_service_does(predictor, tmp_path: Path) -> None:
-    """A model trained on a few rows per label serves a two-depth head (the top and a middle layer's
-    pools): predict.py reads the middle layer from the encoder's hidden states."""
+def _two_depth_model():
+    """A model trained on a few rows per label: it serves a two-depth head (the top and a middle layer's
+    pools), so predict.py reads the middle layer from the encoder's hidden states."""
     from classifier_core import adapter
     from classifier_core.data import SINGLE_LABEL
     from classifier_core.training import TrainingSpec, train
@@ -91,23 +94,64 @@ def test_an_exported_two_depth_head_scores_as_the_service_does(predictor, tmp_pa
     few = [row for label in ("sports", "cooking") for row in [row for row in rows if row.labels == (label,)][:10]]
     model = train(TrainingSpec(labels=["sports", "cooking"], mode=SINGLE_LABEL, device="cpu"), few)
     assert adapter.two_depth(model.state)
-    facts = assert_exported_scores_as_served(predictor, model, "topics", tmp_path, False)
+    return model
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> dict[str, tuple]:
+    """name -> (model, its predict.py's answers to TEXTS, its reflex.json), for two shipped defaults
+    (multi-label with thresholds and the encoder given as a folder; single-label with unit-length pooling
+    and the encoder found through its PyPI package) and a two-depth head."""
+    models = {
+        "domain": (from_bytes((ARTIFACTS / "domain.bin").read_bytes()), True),
+        "user-frustrated": (from_bytes((ARTIFACTS / "user-frustrated.bin").read_bytes()), False),
+        "topics": (_two_depth_model(), False),
+    }
+    runs, folders = [], {}
+    for name, (model, encoder_flag) in models.items():
+        folder = tmp_path_factory.mktemp(f"export-{name}")
+        zipfile.ZipFile(io.BytesIO(export_archive(model, name=name, version=3))).extractall(folder)
+        (script,) = folder.glob("*/predict.py")
+        (folder / "texts.jsonl").write_text("".join(json.dumps({"text": text}) + "\n" for text in TEXTS), encoding="utf-8")
+        extra = ["--encoder", str(model_path())] if encoder_flag else []
+        runs.append([str(script), ["--input", str(folder / "texts.jsonl"), *extra]])
+        folders[name] = script
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", RUN_SCRIPTS, json.dumps(runs)],
+        cwd=tmp_path_factory.getbasetemp(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    return {
+        name: (model, [json.loads(line) for line in answers[str(folders[name])].splitlines()], json.loads((folders[name].parent / "reflex.json").read_text()))
+        for name, (model, _) in models.items()
+    }
+
+
+@pytest.mark.parametrize("name", ["domain", "user-frustrated"])
+def test_exported_predict_py_scores_as_the_service_does(predictor, exported, name: str) -> None:
+    model, answers, _ = exported[name]
+    assert model.config["blend"]["lexical_weight"] > 0  # both experts count
+    assert_scores_as_served(predictor, model, answers)
+
+
+def test_an_exported_two_depth_head_scores_as_the_service_does(predictor, exported) -> None:
+    model, answers, facts = exported["topics"]
+    assert_scores_as_served(predictor, model, answers)
     assert facts["trunk_head_depth"] == predictor.encoder.num_layers - model.config["k"]
 
 
-def assert_exported_scores_as_served(predictor, model, name: str, tmp_path: Path, encoder_flag: bool) -> dict:
-    """Exports ``model``, runs its predict.py on TEXTS and compares with the service; returns its facts."""
-    archive = export_archive(model, name=name, version=3)
-    extra = ("--encoder", str(model_path())) if encoder_flag else ()
-    exported = run_exported(archive, tmp_path, TEXTS, *extra)
-
+def assert_scores_as_served(predictor, model, exported: list[dict]) -> None:
+    """predict.py's answers to TEXTS are the service's, before and after the model is hot."""
     prepared = predictor.prepare(model)
     first = predictor.predict(prepared, TEXTS)  # served with the LoRA beside the weights
     again = predictor.predict(prepared, TEXTS)  # hot: served with the LoRA merged in
     assert max(p.windows for p in first) >= 4
     assert_same_scores(exported, first, model.labels)
     assert_same_scores(exported, again, model.labels)
-    return json.loads(next(tmp_path.glob("*/reflex.json")).read_text())
 
 
 def test_the_archive_holds_the_adapter_head_and_facts_in_safe_formats() -> None:
