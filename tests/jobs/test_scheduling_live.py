@@ -16,7 +16,9 @@ from tests.service import Service
 
 pytestmark = pytest.mark.e2e  # starts its own service
 
-HEARTBEAT = {"REFLEX_JOB_HEARTBEAT_TIMEOUT": "4", "REFLEX_JOB_HEARTBEAT_INTERVAL": "0.5"}
+# A run whose heartbeat is 4 s old is lost; a node looks for such runs every second (its upkeep round), so
+# a worker started right after another was killed finds that one's run within about 5 s.
+HEARTBEAT = {"REFLEX_JOB_HEARTBEAT_TIMEOUT": "4", "REFLEX_JOB_HEARTBEAT_INTERVAL": "0.5", "REFLEX_REAP_SECONDS": "1"}
 
 
 def _service(tmp_path_factory, name: str, **env: str) -> Service:
@@ -237,8 +239,7 @@ def test_a_killed_worker_is_recovered_and_the_job_succeeds(any_broker: Service):
     _training_child(job_id, timeout=60)
     _kill_worker(any_broker)
     assert client.fine_tuning.jobs.retrieve(job_id).status == "running"
-    time.sleep(5)  # past the heartbeat timeout: the run is known to be lost
-    any_broker.start_worker()
+    any_broker.start_worker()  # its node finds the lost run once the heartbeat is past its timeout
     job = wait_for_job(client, job_id, timeout=120)
     assert job.status == "succeeded"
     messages = [e.message for e in client.fine_tuning.jobs.list_events(job_id, limit=1000).data]
@@ -248,10 +249,10 @@ def test_a_killed_worker_is_recovered_and_the_job_succeeds(any_broker: Service):
 def test_a_job_whose_worker_dies_twice_fails_with_worker_lost(orm_service: Service):
     client = _client(orm_service, "worker-killer-2")
     job_id = _create(client, read_jsonl("support_tickets.jsonl"))
+    child = None
     for _ in range(2):
-        _training_child(job_id, timeout=60)
+        child = _training_child(job_id, timeout=60, other_than=child)  # the run the latest worker started
         _kill_worker(orm_service)
-        time.sleep(5)
         orm_service.start_worker()
     job = wait_for_job(client, job_id, timeout=60)
     assert job.status == "failed" and job.error.code == "worker_lost"
@@ -263,7 +264,6 @@ def test_queued_jobs_survive_a_restart_of_everything(orm_service: Service):
     for process in list(orm_service.processes):
         orm_service.stop_process(process, signal.SIGKILL)
     orm_service.processes.clear()
-    time.sleep(5)
     orm_service.start_web()
     orm_service.start_worker()
     finished = [wait_for_job(client, job_id, timeout=180) for job_id in job_ids]
