@@ -16,6 +16,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # e2e: starts its own service
 
 @pytest.fixture(scope="module", params=MODES)
 def streaming_service(request, tmp_path_factory):
+    if request.param == "polling":  # the session's service streams by polling: no second start of its own
+        yield request.getfixturevalue("service")
+        return
     service = start_service(tmp_path_factory.mktemp(f"stream-{request.param}"), request.param, worker=True)
     try:
         yield service
