@@ -62,29 +62,37 @@ _server: Any = multiprocessing.forkserver._forkserver  # type: ignore[attr-defin
 _ensure_own_server = _server.ensure_running
 
 
-def _state_and_parent(pid: int) -> tuple[str, int] | None:
-    """A process's state letter and parent pid from /proc, or None once it is gone."""
+_started_here: set[int] = set()  # the fork servers this process started itself (its children)
+os.register_at_fork(after_in_child=_started_here.clear)  # a forked process inherits them: not its own
+
+
+def _runs(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not): from /proc, or where there is none, a signal 0."""
+    if not Path("/proc/self").exists():
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return fields[0], int(fields[1])
+        return False
+    return stat[stat.rindex(")") + 2] not in ("Z", "X")
 
 
 def _ensure_fork_server() -> None:
     """A fork server is running for this process: the inherited one while it runs, else its own."""
     with _server._lock:
         pid = _server._forkserver_pid
-        if pid is not None:
-            found = _state_and_parent(pid)
-            if found is None or found[1] != os.getpid():  # started by a process this one was forked from
-                if found is not None and found[0] not in ("Z", "X"):
-                    multiprocessing.resource_tracker.ensure_running()
-                    return
-                os.close(_server._forkserver_alive_fd)  # it has died: forget it and start one of our own
-                _server._forkserver_address = _server._forkserver_alive_fd = _server._forkserver_pid = None
+        if pid is not None and pid not in _started_here:  # started by a process this one was forked from
+            if _runs(pid):
+                multiprocessing.resource_tracker.ensure_running()
+                return
+            os.close(_server._forkserver_alive_fd)  # it has died: forget it and start one of our own
+            _server._forkserver_address = _server._forkserver_alive_fd = _server._forkserver_pid = None
     _ensure_own_server()
+    _started_here.add(_server._forkserver_pid)
 
 
 _server.ensure_running = _ensure_fork_server  # what multiprocessing calls before it asks for a process

@@ -187,3 +187,34 @@ def test_workers_forked_after_the_fork_server_started_share_it_and_a_run_dies_wi
         for run in runs:
             if alive(run):
                 os.kill(run, signal.SIGKILL)
+
+
+def _late_worker(spec: str, go, answers) -> None:
+    """A training worker that starts its run when told to."""
+    go.recv()
+    _worker(spec, answers)
+
+
+def test_a_worker_whose_inherited_fork_server_died_starts_one_of_its_own(tmp_path):
+    start_fork_server()
+    inherited = training_process._server._forkserver_pid
+    fork = multiprocessing.get_context("fork")
+    spec = _spec(tmp_path / "reflex-own", tiny_rows())
+    (go_read, go), (answers, answer) = fork.Pipe(duplex=False), fork.Pipe(duplex=False)
+    worker = fork.Process(target=_late_worker, args=(str(spec), go_read, answer))
+    worker.start()
+    run = None
+    try:
+        os.kill(inherited, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while training_process._runs(inherited) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        go.send(True)
+        assert answers.poll(120), "the worker's run did not start"
+        run = answers.recv()
+        own = _parent(run)
+        assert own != inherited and _parent(own) == worker.pid  # a fork server the worker started
+    finally:
+        worker.kill()
+        if run is not None and alive(run):
+            os.kill(run, signal.SIGKILL)
