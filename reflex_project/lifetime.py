@@ -6,6 +6,9 @@ holds when the parent is killed with SIGKILL, which no handler in the parent can
 children watch would need code in every child. Elsewhere (macOS) this does nothing, and a killed
 parent leaves its children running, as before.
 
+``die_with`` covers the one process that must end with a process that is not its parent: a training
+run, forked by the node's fork server for one of its workers, ends with that worker.
+
 No Django imports: ``serve.py`` uses it before Django is set up.
 """
 
