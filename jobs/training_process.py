@@ -67,13 +67,8 @@ os.register_at_fork(after_in_child=_started_here.clear)  # a forked process inhe
 
 
 def _runs(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie does not): from /proc, or where there is none, a signal 0."""
-    if not Path("/proc/self").exists():
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return False
-        return True
+    """Whether process ``pid`` runs (a zombie does not), from /proc. Without /proc (not Linux) the answer
+    is no: a worker then starts a fork server of its own, as it did before they were shared."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:

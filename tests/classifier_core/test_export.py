@@ -38,12 +38,18 @@ TEXTS = [
 TOLERANCE = 1e-5
 
 
+def unpack(archive: bytes, folder: Path, texts: list[str]) -> Path:
+    """Unzips the archive in ``folder`` beside a texts.jsonl of ``texts``; returns its predict.py."""
+    zipfile.ZipFile(io.BytesIO(archive)).extractall(folder)
+    (folder / "texts.jsonl").write_text("".join(json.dumps({"text": text}) + "\n" for text in texts), encoding="utf-8")
+    (script,) = folder.glob("*/predict.py")
+    return script
+
+
 def run_exported(archive: bytes, folder: Path, texts: list[str], *extra: str) -> list[dict]:
     """Unzip the archive in ``folder`` and run its predict.py there: ``-I`` keeps the project (and any
     PYTHONPATH) off sys.path, so only the interpreter's installed packages can serve it."""
-    zipfile.ZipFile(io.BytesIO(archive)).extractall(folder)
-    (script,) = folder.glob("*/predict.py")
-    (folder / "texts.jsonl").write_text("".join(json.dumps({"text": text}) + "\n" for text in texts), encoding="utf-8")
+    script = unpack(archive, folder, texts)
     result = subprocess.run(
         [sys.executable, "-I", str(script), "--input", "texts.jsonl", *extra],
         cwd=folder,
@@ -110,9 +116,7 @@ def exported(tmp_path_factory) -> dict[str, tuple]:
     runs, folders = [], {}
     for name, (model, encoder_flag) in models.items():
         folder = tmp_path_factory.mktemp(f"export-{name}")
-        zipfile.ZipFile(io.BytesIO(export_archive(model, name=name, version=3))).extractall(folder)
-        (script,) = folder.glob("*/predict.py")
-        (folder / "texts.jsonl").write_text("".join(json.dumps({"text": text}) + "\n" for text in TEXTS), encoding="utf-8")
+        script = unpack(export_archive(model, name=name, version=3), folder, TEXTS)
         extra = ["--encoder", str(model_path())] if encoder_flag else []
         runs.append([str(script), ["--input", str(folder / "texts.jsonl"), *extra]])
         folders[name] = script
