@@ -17,10 +17,11 @@ stop goes in order:
 
 Every process under the node dies with its parent (``PR_SET_PDEATHSIG``, reflex_project/lifetime.py):
 a node whose main process is killed leaves nothing running, and its runs are found by the reaper.
-The main process heartbeats its row and, every ``REFLEX_REAP_SECONDS``, runs ``REFLEX_NODE_UPKEEP``: it
-reaps runs whose heartbeat stopped, so a job whose node died is back in the queue within the heartbeat
-timeout plus that, whether or not other jobs are running, and it wakes a run for every batch nobody
-holds (``REFLEX_BATCH_HEARTBEAT_TIMEOUT``), without waiting for django-q2's schedule.
+The main process heartbeats its row and runs ``REFLEX_NODE_UPKEEP``, each at its own interval: every
+``REFLEX_REAP_SECONDS`` it reaps runs whose heartbeat stopped, so a job whose node died is back in the
+queue within the heartbeat timeout plus that, whether or not other jobs are running, and it wakes a run
+for every batch nobody holds (``REFLEX_BATCH_HEARTBEAT_TIMEOUT``); every ``REFLEX_WEBHOOK_POLL_SECONDS``
+it queues the webhook attempts that are due. None of it waits for django-q2's schedule (every 30 s).
 """
 
 import logging
@@ -172,7 +173,8 @@ class Node:
 
     def _watch(self) -> int:
         """Until a stop signal (0) or a cluster process exiting by itself (1): heartbeat and reap."""
-        next_beat = next_reap = 0.0
+        next_beat = 0.0
+        next_upkeep = dict.fromkeys(settings.REFLEX_NODE_UPKEEP, 0.0)
         while not self.stop_requested.wait(LOOP_SECONDS):
             for cluster, process in self.processes.items():
                 if process.poll() is not None:
@@ -184,17 +186,20 @@ class Node:
                     close_old_connections()
                     WorkerNode.objects.filter(pk=self.name).update(heartbeat_at=timezone.now())
                     next_beat = now + settings.REFLEX_JOB_HEARTBEAT_INTERVAL
-                if now >= next_reap:
-                    self.upkeep()
-                    next_reap = now + settings.REFLEX_REAP_SECONDS
+                due = [path for path, at in next_upkeep.items() if now >= at]
+                self.upkeep(due)
+                for path in due:
+                    next_upkeep[path] = now + settings.REFLEX_NODE_UPKEEP[path]
             except Exception:  # the database went away for a moment: the node lives on and tries again
                 logger.exception("worker node %s: heartbeat failed", self.name)
         return 0
 
-    def upkeep(self) -> None:
-        """Each of ``REFLEX_NODE_UPKEEP`` in turn (reaping dead runs, resuming orphaned batches); one
-        failing does not keep the others from running."""
-        for path in settings.REFLEX_NODE_UPKEEP:
+    def upkeep(self, paths: list[str]) -> None:
+        """Each of ``paths`` (of ``REFLEX_NODE_UPKEEP``: reaping dead runs, resuming orphaned batches,
+        queueing due webhook attempts) in turn; one failing does not keep the others from running."""
+        if paths:
+            close_old_connections()
+        for path in paths:
             try:
                 import_string(path)()
             except Exception:  # the database went away for a moment: the next round tries again

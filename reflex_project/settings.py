@@ -152,6 +152,8 @@ REFLEX_WEB_STOP_SECONDS = env_float("REFLEX_WEB_STOP_SECONDS", 10.0)
 REFLEX_WEBHOOK_ALLOW_HTTP = env_bool("REFLEX_WEBHOOK_ALLOW_HTTP", False)  # local development and tests
 REFLEX_WEBHOOK_ALLOW_PRIVATE = env_bool("REFLEX_WEBHOOK_ALLOW_PRIVATE", False)  # tests only
 REFLEX_WEBHOOK_TIMEOUT_SECONDS = env_float("REFLEX_WEBHOOK_TIMEOUT_SECONDS", 15.0)
+# A due attempt the nodes queued is not queued again for this long (it waits for a free default worker).
+REFLEX_WEBHOOK_QUEUED_SECONDS = env_float("REFLEX_WEBHOOK_QUEUED_SECONDS", 60.0)
 # Delay before each retry after a failed attempt; then the delivery is marked failed.
 REFLEX_WEBHOOK_RETRY_SECONDS = [int(part) for part in env_str("REFLEX_WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,36000,86400").split(",")]
 
@@ -230,9 +232,16 @@ REFLEX_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") 
 # Every node's main process reaps runs whose heartbeat stopped this often: a job whose node died is back in
 # the queue within REFLEX_JOB_HEARTBEAT_TIMEOUT + this (+ a query), whatever else runs.
 REFLEX_REAP_SECONDS = env_float("REFLEX_REAP_SECONDS", 15.0)
-# What that upkeep runs, by dotted path (the node knows no app above jobs): training runs whose node died
-# back to the queue, and batches nobody holds (their worker died) taken up again.
-REFLEX_NODE_UPKEEP = ("jobs.scheduler.reap_stale_jobs", "batches.processing.resume_stale_batches")
+# Webhook deliveries due for an attempt (a retry's backoff ended) are queued this often by every node.
+REFLEX_WEBHOOK_POLL_SECONDS = env_float("REFLEX_WEBHOOK_POLL_SECONDS", 1.0)
+# What a node's main process runs, by dotted path, and how often, in seconds (the node knows no app above
+# jobs): training runs whose node died back to the queue, batches nobody holds (their worker died) taken
+# up again, and webhook attempts that are due queued.
+REFLEX_NODE_UPKEEP = {
+    "jobs.scheduler.reap_stale_jobs": REFLEX_REAP_SECONDS,
+    "batches.processing.resume_stale_batches": REFLEX_REAP_SECONDS,
+    "webhooks.services.queue_due_deliveries": REFLEX_WEBHOOK_POLL_SECONDS,
+}
 
 # Torch threads per process: scale with processes, not threads (docs/benchmarks.md, "Predictions").
 REFLEX_WEB_TORCH_THREADS = env_int("REFLEX_WEB_TORCH_THREADS", 1)  # a small prediction pass

@@ -1,7 +1,11 @@
-"""Webhook events: emitted with a job's terminal state, attempted by workers, retried on a schedule.
+"""Webhook events: emitted with a job's terminal state, attempted by workers, retried with backoff.
 
-A delivery is a row written in the job's own transaction, so it cannot be lost; attempts are
-claimed with a conditional update, so a retry fired twice (its schedule and the sweep) sends once.
+A delivery is a row written in the job's own transaction, so it cannot be lost; its ``next_attempt_at``
+is the whole retry plan. Every worker node's main process looks for due deliveries every
+``REFLEX_WEBHOOK_POLL_SECONDS`` (``queue_due_deliveries``, one of ``REFLEX_NODE_UPKEEP``) and queues an
+attempt for each, so a retry due in 5 s goes out about then, not at django-q2's next schedule round
+(every 30 s). Attempts are claimed with a conditional update, so an attempt queued twice (the first one
+at emit, the poll, the minute's sweep) sends once.
 """
 
 import json
@@ -11,8 +15,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
-from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from accounts.services import get_or_create_webhook_secret
@@ -33,8 +37,12 @@ def _claim_lease() -> timedelta:
     return timedelta(seconds=settings.REFLEX_WEBHOOK_TIMEOUT_SECONDS + 45)
 
 
+def _queue_attempt(delivery_id: str, *, queued_until: datetime | None = None) -> None:
+    async_task(ATTEMPT_TASK, delivery_id, queued_until, task_name=f"webhook {delivery_id}", group="webhooks")
+
+
 def _queue_attempt_after_commit(delivery_id: str) -> None:
-    transaction.on_commit(lambda: async_task(ATTEMPT_TASK, delivery_id, task_name=f"webhook {delivery_id}", group="webhooks"))
+    transaction.on_commit(lambda: _queue_attempt(delivery_id))
 
 
 def emit_webhook(*, account_id: int, job_id: str, event_type: str, url: str | None, occurred_at: datetime | None) -> Delivery | None:
@@ -64,8 +72,12 @@ def body_bytes(delivery: Delivery) -> bytes:
     return json.dumps(delivery.payload, separators=(",", ":")).encode()
 
 
-def _claim(*, delivery_id: str, now: datetime) -> Delivery | None:
-    claimed = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now).update(next_attempt_at=now + _claim_lease())
+def _claim(*, delivery_id: str, now: datetime, queued_until: datetime | None = None) -> Delivery | None:
+    """The delivery, if it is pending and due at ``now`` (or still holds the poll's hold ``queued_until``,
+    which queued this attempt), with others kept away for an attempt's length; else None."""
+    pending = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+    due = Q(next_attempt_at__lte=now) if queued_until is None else Q(next_attempt_at__lte=now) | Q(next_attempt_at=queued_until)
+    claimed = pending.filter(due).update(next_attempt_at=now + _claim_lease())
     if not claimed:
         return None
     return Delivery.objects.select_related("account").get(pk=delivery_id)
@@ -73,18 +85,6 @@ def _claim(*, delivery_id: str, now: datetime) -> Delivery | None:
 
 def _retry_delays() -> list[int]:
     return list(settings.REFLEX_WEBHOOK_RETRY_SECONDS)
-
-
-def _schedule_retry(*, delivery: Delivery, at: datetime) -> None:
-    # A ONCE schedule is a row: the retry survives restarts of every process.
-    Schedule.objects.create(
-        name=f"webhook {delivery.id} attempt {delivery.attempt_count + 1}",
-        func=ATTEMPT_TASK,
-        args=repr((delivery.id,)),
-        schedule_type=Schedule.ONCE,
-        repeats=-1,
-        next_run=at,
-    )
 
 
 def _conclude(*, delivery: Delivery, result: DeliveryResult, now: datetime) -> None:
@@ -97,16 +97,16 @@ def _conclude(*, delivery: Delivery, result: DeliveryResult, now: datetime) -> N
     elif result.status_code == GONE or delivery.attempt_count > len(delays):
         delivery.status, delivery.next_attempt_at, delivery.finished_at = DeliveryStatus.FAILED, None, now
     else:
-        delivery.next_attempt_at = now + timedelta(seconds=delays[delivery.attempt_count - 1])
-        _schedule_retry(delivery=delivery, at=delivery.next_attempt_at)
+        delivery.next_attempt_at = now + timedelta(seconds=delays[delivery.attempt_count - 1])  # the poll queues it then
     delivery.save(update_fields=["attempt_count", "last_status_code", "last_error", "status", "next_attempt_at", "finished_at"])
 
 
-def attempt_delivery(*, delivery_id: str, now: datetime | None = None) -> DeliveryAttempt | None:
-    """Sends one attempt if the delivery is pending and due at ``now``; records it and schedules the
-    next one. None when there was nothing to do (delivered, given up, not due, or taken by another)."""
+def attempt_delivery(*, delivery_id: str, now: datetime | None = None, queued_until: datetime | None = None) -> DeliveryAttempt | None:
+    """Sends one attempt if the delivery is pending and due at ``now`` (or was queued by the poll with
+    ``queued_until``); records it and when the next one is due. None when there was nothing to do
+    (delivered, given up, not due, or taken by another)."""
     now = now or timezone.now()
-    delivery = _claim(delivery_id=delivery_id, now=now)
+    delivery = _claim(delivery_id=delivery_id, now=now, queued_until=queued_until)
     if delivery is None:
         return None
     body = body_bytes(delivery)
@@ -130,9 +130,31 @@ def attempt_delivery(*, delivery_id: str, now: datetime | None = None) -> Delive
     return attempt
 
 
+def queue_due_deliveries(*, now: datetime | None = None) -> int:
+    """Queues an attempt for every pending delivery due at ``now`` (run by every worker node's main
+    process, every ``REFLEX_WEBHOOK_POLL_SECONDS``). Each is held for ``_queue_hold()`` first, so the
+    next poll does not queue it again while its attempt waits in the queue; an attempt lost with its
+    worker is due again once the hold ends. Returns how many were queued."""
+    now = now or timezone.now()
+    queued_until = now + _queue_hold()
+    due = Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now).order_by("next_attempt_at")
+    queued = 0
+    for delivery_id in list(due.values_list("id", flat=True)[:DUE_BATCH]):
+        held = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now).update(next_attempt_at=queued_until)
+        if held:
+            _queue_attempt(delivery_id, queued_until=queued_until)
+            queued += 1
+    return queued
+
+
+def _queue_hold() -> timedelta:
+    """How long a queued attempt keeps the poll away: a default worker's queue wait, generously."""
+    return timedelta(seconds=settings.REFLEX_WEBHOOK_QUEUED_SECONDS)
+
+
 def deliver_due_webhooks(*, now: datetime | None = None) -> int:
-    """Attempts every pending delivery due at ``now``: the safety net behind the per-retry
-    schedules (a lost task, a worker restart). Returns how many attempts were made."""
+    """Attempts every pending delivery due at ``now``, here: the safety net behind the nodes' poll (it
+    runs on django-q2's schedule, every minute). Returns how many attempts were made."""
     now = now or timezone.now()
     due = Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now).order_by("next_attempt_at")
     made = 0

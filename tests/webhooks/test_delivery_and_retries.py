@@ -1,5 +1,5 @@
 """Attempts and retries, run in-process against a real local receiver, with the clock advanced
-by passing ``now`` (what a django-q2 schedule would do later) instead of sleeping."""
+by passing ``now`` (what the nodes' poll would do later) instead of sleeping."""
 
 import json
 import socket
@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_q.models import Schedule
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
 from standardwebhooks import Webhook
 
 from accounts.services import create_api_key, get_or_create_user, get_or_create_webhook_secret
@@ -18,7 +19,8 @@ from jobs.validation import parse_job_request
 from tests.conftest import tiny_rows
 from tests.service import free_port
 from webhooks.models import Delivery, DeliveryStatus
-from webhooks.services import ATTEMPT_TASK, attempt_delivery, deliver_due_webhooks, redeliver
+from webhooks import tasks
+from webhooks.services import ATTEMPT_TASK, attempt_delivery, deliver_due_webhooks, queue_due_deliveries, redeliver
 
 pytestmark = pytest.mark.django_db
 RETRIES = [5, 300, 1800, 7200, 18000, 36000, 86400]
@@ -39,8 +41,16 @@ def cancelled_job_delivery(url: str) -> Delivery:
     return Delivery.objects.get(job_id=job.id)
 
 
-def retry_schedules(delivery: Delivery) -> list:
-    return list(Schedule.objects.filter(func=ATTEMPT_TASK, args=repr((delivery.id,))).order_by("next_run").values_list("next_run", flat=True))
+def next_attempt(delivery: Delivery):
+    delivery.refresh_from_db()
+    return delivery.next_attempt_at
+
+
+def queued_attempts() -> list[tuple]:
+    """The attempts waiting in the broker (the ORM's, in-process), oldest first: their arguments."""
+    packages = [SignedPackage.loads(task.payload) for task in OrmQ.objects.order_by("id")]
+    assert all(package["func"] == ATTEMPT_TASK for package in packages)
+    return [package["args"] for package in packages]
 
 
 def test_the_cancellation_is_recorded_as_one_delivery_with_a_thin_body(receiver):
@@ -57,7 +67,7 @@ def test_a_receiver_failing_twice_gets_the_same_webhook_id_three_times(receiver)
     start = timezone.now()
 
     assert attempt_delivery(delivery_id=delivery.id, now=start).status_code == 500
-    assert retry_schedules(delivery) == [start + timedelta(seconds=5)]
+    assert next_attempt(delivery) == start + timedelta(seconds=5)
     assert attempt_delivery(delivery_id=delivery.id, now=start + timedelta(seconds=3)) is None  # not due yet
     assert attempt_delivery(delivery_id=delivery.id, now=start + timedelta(seconds=6)).status_code == 500
     assert attempt_delivery(delivery_id=delivery.id, now=start + timedelta(seconds=60)) is None
@@ -92,7 +102,7 @@ def test_410_gone_stops_at_once(receiver):
     assert deliver_due_webhooks(now=start + timedelta(days=3)) == 0
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED and delivery.next_attempt_at is None
-    assert len(receiver.received) == 1 and retry_schedules(delivery) == []
+    assert len(receiver.received) == 1 and queue_due_deliveries(now=start + timedelta(days=3)) == 0
 
 
 def test_it_gives_up_after_the_last_backoff(receiver):
@@ -107,6 +117,40 @@ def test_it_gives_up_after_the_last_backoff(receiver):
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.attempts.count() == len(RETRIES) + 1 == len(receiver.received)
+
+
+def test_the_nodes_poll_queues_a_due_retry_once_and_its_attempt_sends_it(receiver, settings):
+    receiver.statuses = [500, 200]
+    delivery = cancelled_job_delivery(receiver.url)
+    start = timezone.now()
+    assert attempt_delivery(delivery_id=delivery.id, now=start).status_code == 500
+    OrmQ.objects.all().delete()
+
+    assert queue_due_deliveries(now=start + timedelta(seconds=4)) == 0  # the retry is due after 5 s
+    assert queue_due_deliveries(now=start + timedelta(seconds=5)) == 1
+    assert queue_due_deliveries(now=start + timedelta(seconds=6)) == 0  # held while its attempt waits in the queue
+    [(delivery_id, queued_until)] = queued_attempts()
+    assert delivery_id == delivery.id
+    assert queued_until == start + timedelta(seconds=5 + settings.REFLEX_WEBHOOK_QUEUED_SECONDS)
+
+    assert tasks.attempt_delivery(delivery_id, queued_until) == "attempted: 200"  # a worker runs it at once
+    assert tasks.attempt_delivery(delivery_id, queued_until) == "nothing due"  # the same task delivered twice
+    assert [r.headers["webhook-id"] for r in receiver.received] == [delivery.id] * 2
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED
+
+
+def test_an_attempt_lost_with_its_worker_is_queued_again_when_its_hold_ends(receiver, settings):
+    delivery = cancelled_job_delivery(receiver.url)
+    start = timezone.now()
+    hold = timedelta(seconds=settings.REFLEX_WEBHOOK_QUEUED_SECONDS)
+    assert queue_due_deliveries(now=start) == 1  # its attempt is lost: never run
+    assert queue_due_deliveries(now=start + hold - timedelta(seconds=1)) == 0
+    assert queue_due_deliveries(now=start + hold) == 1
+    (_, lost), (_, again) = queued_attempts()[-2:]
+    assert tasks.attempt_delivery(delivery.id, lost) == "nothing due"  # the lost one, if it ever runs late
+    assert tasks.attempt_delivery(delivery.id, again) == "attempted: 200"
+    assert len(receiver.received) == 1
 
 
 def test_the_sweep_delivers_what_is_due_when_a_task_was_lost(receiver):
