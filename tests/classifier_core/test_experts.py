@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from classifier_core.artifact import from_bytes, to_bytes
-from classifier_core.blending import Blend, choose_blend, expected_calibration_error, fit_temperature, probabilities
+from classifier_core.blending import Blend, choose_blend, combine, expected_calibration_error, fit_temperature, probabilities
 from classifier_core.data import SINGLE_LABEL, Example, fold_ids
 from classifier_core.lexical import LexicalModel, fit_rows, ngrams, vectorize
 from classifier_core.training import TrainingSpec, train
@@ -120,6 +120,28 @@ def test_the_blend_choice_follows_the_better_expert_out_of_fold() -> None:
     assert blend.expert == "lexical" or blend.lexical_weight > 3 * blend.encoder_weight
     blend, _ = choose_blend(good, noise, truth, multi=False)
     assert blend.expert == "encoder" or blend.encoder_weight > 3 * blend.lexical_weight
+
+
+def test_scores_are_calibrated_to_the_labels_own_mix_whatever_weights_chose_the_blend() -> None:
+    """Training weighs a rare label up; the scores must still mean what they say on rows like the
+    training rows. Here the encoder's logits are calibrated as they are (a 78/22 set): the weighted
+    loss would soften them by 1.4 and miss by 0.07."""
+    rng = np.random.default_rng(0)
+    signal = np.stack([np.zeros(4000), rng.normal(-1.6, 1.2, size=4000)], axis=1)
+    truth = np.array([rng.choice(2, p=p) for p in probabilities(signal, multi=False)])
+    counts = np.bincount(truth)
+    label_weights = np.sqrt(len(truth) / (2 * counts))  # the recipe's class_balance of 0.5
+    weights = (label_weights / np.average(label_weights, weights=counts))[truth]
+    noise = rng.normal(size=(4000, 2))
+    fit_rows, dev_rows = slice(0, 2000), slice(2000, 4000)
+
+    blend, _ = choose_blend(signal[fit_rows], noise[fit_rows], truth[fit_rows], multi=False, weights=weights[fit_rows])
+    assert blend.expert == "encoder" and 0.9 < blend.encoder_weight < 1.1  # temperature about 1
+    served = probabilities(combine(blend, signal[dev_rows], noise[dev_rows], multi=False), multi=False)
+    assert expected_calibration_error(served, truth[dev_rows], multi=False) < 0.03
+    weighted = fit_temperature(signal[fit_rows], truth[fit_rows], multi=False, weights=weights[fit_rows])
+    assert weighted > 1.3  # what the weighted loss would have served
+    assert expected_calibration_error(probabilities(signal[dev_rows] / weighted, multi=False), truth[dev_rows], multi=False) > 0.05
 
 
 @pytest.mark.parametrize("seed", [0, 1])
