@@ -74,6 +74,7 @@ def card(reflex: DefaultReflex, entry: dict) -> str:
         "",
         f"Trained on {entry.get('trained_examples', 0)} rows with the recipe a job uses, less a job's time budget"
         + (": fine-tuning gets the passes its rows need" if reflex.more_passes else ", and with a job's fine-tuning passes (more measured worse here)")
+        + (f"; its adapter fine-tunes the encoder's top {entry['adapted_layers']} layers" if entry.get("adapted_layers") else "")
         + " ([decision 0015](../decisions/0015-defaults-train-longer.md)).",
         "",
         "## Held-out figures",

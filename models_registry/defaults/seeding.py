@@ -50,6 +50,7 @@ def _shipped(reflex: DefaultReflex, digest: str) -> DefaultTraining | None:
         reports=entry.get("reports", {}),
         public_digest=entry.get("public_digest", ""),
         public_rows=entry.get("public_rows", 0),
+        adapted_layers=entry.get("adapted_layers"),
     )
 
 
@@ -67,6 +68,7 @@ def _ship(reflex: DefaultReflex, digest: str, trained: DefaultTraining) -> None:
         "public_digest": trained.public_digest,
         "public_rows": trained.public_rows,
         "reports": trained.reports,
+        "adapted_layers": trained.adapted_layers,
     }
     MANIFEST.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 

@@ -74,12 +74,14 @@ def test_jailbreak_trains_on_both_public_sets_but_never_on_a_held_out_text(tmp_p
 def test_a_default_fine_tunes_for_the_passes_its_rows_need_not_within_a_jobs_time_budget():
     """A default is trained once and shipped (docs/decisions/0015-defaults-train-longer.md): `guardrail`'s
     6,200 fine-tuning rows get four passes and the time they take, where a job's budget ends after about
-    one; everything else is a job's recipe, so a warm start from a default is like any other."""
+    one, and those passes adapt the top three layers, not two; everything else is a job's recipe, and a
+    warm start from a default takes its adapter's shape like any other."""
     rows, tokens = 6_200, 6_200 * 40
     assert epochs_for(DEFAULTS_RECIPE, rows, tokens) == 4
     assert DEFAULTS_RECIPE.budget(7_778) >= 20 * 60 > 5 * RECIPE.budget(7_778)
     assert epochs_for(DEFAULTS_RECIPE, 500, 500 * 40) == epochs_for(RECIPE, 500, 500 * 40)  # small sets: the job's passes
-    budgets = ("budget_rows", "budget_tokens_per_row", "seconds_per_row", "max_seconds")
+    assert (DEFAULTS_RECIPE.k, UNTIMED_RECIPE.k, RECIPE.k) == (3, 2, 2)
+    budgets = ("k", "budget_rows", "budget_tokens_per_row", "seconds_per_row", "max_seconds")
     assert replace(DEFAULTS_RECIPE, **{name: getattr(RECIPE, name) for name in budgets}) == RECIPE
     # `user-frustrated` keeps a job's passes (more measured worse there), still without a job's time budget
     assert [reflex.name for reflex in DEFAULT_REFLEXES if not reflex.more_passes] == ["user-frustrated"]
@@ -116,3 +118,16 @@ def test_the_readme_table_links_every_card_with_its_public_figures():
     for reflex in DEFAULT_REFLEXES:
         assert f"(docs/defaults/{reflex.name}.md)" in table
     assert table.count("| public |") == len(PUBLIC)
+
+
+def test_the_manifest_says_how_deep_each_shipped_adapter_is_and_the_card_repeats_it():
+    from classifier_core.artifact import from_bytes
+    from models_registry.defaults.cards import card
+    from models_registry.defaults.seeding import ARTIFACT_DIR, read_manifest
+
+    manifest = read_manifest()
+    for reflex in DEFAULT_REFLEXES:
+        entry = manifest[reflex.name]
+        assert entry["adapted_layers"] == from_bytes((ARTIFACT_DIR / f"{reflex.name}.bin").read_bytes()).config["k"]
+        assert f"top {entry['adapted_layers']} layers" in card(reflex, entry)
+    assert manifest["jailbreak"]["adapted_layers"] == 3  # trained with DEFAULTS_RECIPE's three layers
