@@ -32,6 +32,10 @@ class Progress:
     valid_loss: float | None = None
 
 
+class PlanTooLong(Exception):
+    """Fine-tuning at this depth cannot fit every planned epoch in the time budget (``AdapterRun.whole_plan``)."""
+
+
 class TrainingCancelled(Exception):
     pass
 
@@ -39,6 +43,10 @@ class TrainingCancelled(Exception):
 @dataclass(frozen=True)
 class Recipe:
     k: int = 2  # adapted top layers
+    # Large sets first try adapting more layers, and keep them only when every planned epoch fits the
+    # time budget at that depth (timed on the first steps); otherwise they fall back to ``k``.
+    deep_k: int = 3
+    deep_min_rows: int = 2000
     rank: int = 8
     alpha: float = 16.0
     dropout: float = 0.1  # hidden dropout inside the adapted layers while training
@@ -132,6 +140,7 @@ class AdapterRun:
     generator: torch.Generator
     class_weights: torch.Tensor | None = None
     deadline: float = math.inf  # time.monotonic() by which fine-tuning ends
+    whole_plan: bool = False  # give up (PlanTooLong) when not every planned epoch fits the deadline
 
     @property
     def multi(self) -> bool:
@@ -173,6 +182,20 @@ def cache_rows(run: AdapterRun, rows: Sequence[Example], depth: int, batch_size:
                 states[i] = hidden[row, : len(windows[i])].clone()
     targets = targets_of(rows, run.labels, run.mode).to(encoder.device)
     return CachedStates([state for state in states if state is not None], targets)
+
+
+def advance_rows(run: AdapterRun, data: CachedStates, start: int, stop: int, batch_size: int = 64) -> None:
+    """Runs the cached rows on through the frozen layers ``start`` to ``stop`` (in place: a row's state
+    at the shallower depth is let go as its deeper one is made)."""
+    order = sorted(range(len(data)), key=lambda i: data.states[i].shape[0])
+    with torch.inference_mode():
+        for first in range(0, len(order), batch_size):
+            run.hooks.check()
+            batch = order[first : first + batch_size]
+            hidden, mask = padded([data.states[i] for i in batch])
+            hidden = run.encoder.run_layers(hidden, mask, start, stop)
+            for row, i in enumerate(batch):
+                data.states[i] = hidden[row, : data.states[i].shape[0]].clone()
 
 
 def padded(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -288,6 +311,8 @@ def optimise(
                 # batches are shuffled, so the first steps are a fair sample of an epoch's
                 epoch_seconds = (time.monotonic() - timing[0]) / (step - timing[1]) * steps_per_epoch + validation_seconds
                 fits = max(1, math.floor((run.deadline - started) / epoch_seconds))
+                if fits < epochs and run.whole_plan:
+                    raise PlanTooLong(f"{fits} of {epochs} epochs fit the time budget (about {epoch_seconds:.1f} s each)")
                 if fits < epochs:
                     run.hooks.say(f"fine-tuning: {fits} of {epochs} epochs fit the time budget (about {epoch_seconds:.1f} s each)")
                     epochs, total = fits, fits * steps_per_epoch

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import numpy as np
@@ -39,9 +39,11 @@ from .finetune import (
     AdapterRun,
     CachedStates,
     Hooks,
+    PlanTooLong,
     Progress,
     Recipe,
     TrainingCancelled,
+    advance_rows,
     cache_rows,
     optimise,
     pooled_features,
@@ -74,6 +76,7 @@ class Expert:
     state: dict[str, torch.Tensor]
     logits: np.ndarray
     rows: np.ndarray
+    config: dict  # the adapter's shape (how many top layers it adapts)
     normalize: bool = False  # its head reads unit-length pooled features
 
 
@@ -127,9 +130,14 @@ class Training:
         self.multi = spec.mode == MULTI_LABEL
         self.texts = [example.text for example in examples]
         config = recipe_config(spec, recipe, encoder)
+        # a large cold start first tries adapting more layers (``Recipe.deep_k``), if its epochs all fit
+        self.deep = spec.base is None and recipe.deep_k > recipe.k and len(examples) >= recipe.deep_min_rows
+        self.shallow_config = config
+        if self.deep:
+            config = {**config, "k": recipe.deep_k}
         generator = torch.Generator().manual_seed(spec.seed)
         deadline = time.monotonic() + recipe.budget(len(examples))
-        self.adapter_run = AdapterRun(encoder, spec.mode, list(spec.labels), recipe, config, hooks, generator, deadline=deadline)
+        self.adapter_run = AdapterRun(encoder, spec.mode, list(spec.labels), recipe, config, hooks, generator, deadline=deadline, whole_plan=self.deep)
         folds = 10 if len(examples) <= recipe.small_fold_rows else recipe.folds if len(examples) <= recipe.fold_rows else 3
         self.folds = np.array(fold_ids(examples, labels=spec.labels, mode=spec.mode, folds=folds, seed=spec.seed))
         self.fold_count = folds
@@ -156,7 +164,7 @@ class Training:
         features = head_inputs(pooled_features(self.adapter_run, start, data).numpy(), trunk_features(data).numpy())
         c, heads_oof = self.head_strength(features)
         head = fit_head(features, self.targets, self, c)
-        experts = [Expert("pooled-feature head", head.into(start), heads_oof, np.arange(n), normalize=True)]
+        experts = [Expert("pooled-feature head", head.into(start), heads_oof, np.arange(n), self.adapter_run.config, normalize=True)]
         hooks.say(f"cross-fitted the lexical expert and the pooled-feature head ({self.fold_count} folds)")
         if n >= self.recipe.lora_min_rows:
             if self.adapter_run.out_of_time():
@@ -184,7 +192,7 @@ class Training:
             mode=spec.mode,
             stack=STACK_ID,
             state=state,
-            config={**self.adapter_run.config, "normalize": chosen.normalize, "blend": blend.to_config()},
+            config={**chosen.config, "normalize": chosen.normalize, "blend": blend.to_config()},
             thresholds=thresholds,
             metrics=metrics,
             trained_examples=n,
@@ -239,9 +247,21 @@ class Training:
         valid = np.sort(order[:size])
         train_rows = np.setdiff1d(np.arange(n), valid)
         self.hooks.say(f"fine-tuning the encoder on {len(train_rows)} examples ({len(valid)} for validation)")
-        state, logits = optimise(self.adapter_run, start, data.subset(train_rows.tolist()), data.subset(valid.tolist()))
+        run = self.adapter_run
+        try:
+            state, logits = optimise(run, start, data.subset(train_rows.tolist()), data.subset(valid.tolist()))
+        except PlanTooLong as short:
+            # the deeper adapter does not fit: the rows go on through the layer it would have adapted
+            run = replace(run, config=self.shallow_config, whole_plan=False)
+            self.hooks.say(f"fine-tuning the top {run.config['k']} layers instead of {self.adapter_run.config['k']}: {short}")
+            depth = self.encoder.num_layers
+            advance_rows(run, data, depth - self.adapter_run.config["k"], depth - run.config["k"])
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.spec.seed)
+                start = initial_state(run, None)
+            state, logits = optimise(run, start, data.subset(train_rows.tolist()), data.subset(valid.tolist()))
         assert logits is not None  # the split has rows
-        return Expert("fine-tuned encoder", state, logits.cpu().numpy(), valid, normalize=bool(self.adapter_run.config.get("normalize")))
+        return Expert("fine-tuned encoder", state, logits.cpu().numpy(), valid, run.config, normalize=bool(run.config.get("normalize")))
 
     def label_weights(self) -> np.ndarray:
         counts = np.bincount(self.targets, minlength=len(self.spec.labels)).astype(float)
@@ -277,7 +297,7 @@ class Training:
             )
             self.hooks.say(f"{expert.name}: out-of-fold loss {loss:.4f} ({blend.expert}) on {len(rows)} rows")
             if best is None or loss < best[0]:
-                best = (loss, Expert(expert.name, expert.state, expert.logits[mine], rows, expert.normalize), blend)
+                best = (loss, Expert(expert.name, expert.state, expert.logits[mine], rows, expert.config, expert.normalize), blend)
         assert best is not None
         return best[1], best[2], rows
 

@@ -156,3 +156,48 @@ def test_fine_tuning_plans_its_epochs_to_end_within_the_time_budget() -> None:
     assert planned and planned[0].startswith("fine-tuning: ") and int(planned[0].split()[1]) < 200, messages
     assert seconds < cheap_seconds + 1.5 + 3, (seconds, cheap_seconds, messages)  # at most the epoch under way past it
     assert model.metrics["evaluation"] == "validation split (12 rows)"
+
+
+def _lora_layers(model) -> set[int]:
+    return {int(key.split(".")[1]) for key in model.state if key.startswith("layers.")}
+
+
+def test_large_sets_adapt_more_layers_only_when_all_their_epochs_fit(encoder) -> None:
+    """From ``deep_min_rows`` rows a cold start fine-tunes ``deep_k`` layers when every planned epoch
+    fits the time budget at that depth; when the first steps say they do not, it adapts ``k`` layers
+    (the cached rows go on through the layer it gave up), and what is served is what was judged."""
+    import dataclasses
+
+    from classifier_core.finetune import Recipe
+    from classifier_core.prediction import Predictor
+
+    spec = TrainingSpec(labels=["sports", "cooking"], mode=SINGLE_LABEL, device="cpu")
+    rows = topic_examples()
+    deep = dataclasses.replace(Recipe(), deep_min_rows=len(rows))
+    assert (deep.k, deep.deep_k) == (2, 3)
+
+    messages: list[str] = []
+    model = train(spec, rows, on_message=messages.append, recipe=dataclasses.replace(deep, seconds=600))
+    assert model.config["k"] == 3 and _lora_layers(model) == {3, 4, 5}
+    assert not [m for m in messages if "instead of" in m], messages
+
+    # 600 planned steps cannot fit 2 s: the deeper plan is given up at its first timing, two layers fit what is left
+    tight = dataclasses.replace(deep, min_steps=600, small_max_epochs=200, patience=1000, seconds=2, seconds_per_row=0)
+    messages = []
+    model = train(spec, rows, on_message=messages.append, recipe=tight)
+    fallback = [m for m in messages if m.startswith("fine-tuning the top 2 layers instead of 3: ")]
+    assert fallback and "epochs fit the time budget" in fallback[0], messages
+    if model.metrics["encoder"] == "fine-tuned":
+        assert model.config["k"] == 2 and _lora_layers(model) == {4, 5}
+    else:  # the pooled-feature head was judged better: it reads the deeper trunk it was fitted on
+        assert model.config["k"] == 3 and _lora_layers(model) == {3, 4, 5}
+    predictor = Predictor(encoder)
+    served = predictor.predict(predictor.prepare(from_bytes(to_bytes(model))), [row.text for row in rows])
+    correct = sum(model.labels[p.selected.index(True)] == row.labels[0] for p, row in zip(served, rows))
+    assert correct >= 0.9 * len(rows)
+
+    # a smaller set keeps the recipe's depth, and a warm start its base's
+    small = train(spec, rows[:40], recipe=dataclasses.replace(deep, seconds=600))
+    assert small.config["k"] == 2
+    warm = train(dataclasses.replace(spec, base=small), rows, recipe=dataclasses.replace(deep, seconds=600))
+    assert warm.config["k"] == 2 and _lora_layers(warm) == {4, 5}
