@@ -126,13 +126,17 @@ def split_examples(
 
 def fold_ids(examples: Sequence[Example], *, labels: Sequence[str], mode: str, folds: int, seed: int) -> list[int]:
     """A stratified fold (0..folds-1) per example: each stratum is shuffled and dealt round the folds,
-    each stratum starting where the last one stopped, so folds differ in size by at most one row."""
+    each stratum starting where the last one stopped, so folds differ in size by at most one row.
+    Rows of the same text share their first one's fold (and count once in the dealing): a model is
+    never judged on a text it was fitted on."""
     check_mode(mode)
     rng = random.Random(seed)
     frequency = label_counts(examples)
     groups: dict[Hashable, list[int]] = defaultdict(list)
+    first: dict[str, int] = {}
     for index, example in enumerate(examples):
-        groups[stratum(example, mode, frequency)].append(index)
+        if first.setdefault(example.text, index) == index:
+            groups[stratum(example, mode, frequency)].append(index)
     assignment = [0] * len(examples)
     turn = 0
     for key in sorted(groups, key=str):
@@ -141,4 +145,4 @@ def fold_ids(examples: Sequence[Example], *, labels: Sequence[str], mode: str, f
         for index in members:
             assignment[index] = turn % folds
             turn += 1
-    return assignment
+    return [assignment[first[example.text]] for example in examples]

@@ -71,6 +71,19 @@ def test_folds_are_stratified_and_cover_every_row() -> None:
         assert len(labels) == 18 and {labels.count(label) for label in set(labels)} == {6}
 
 
+def test_rows_of_the_same_text_share_a_fold() -> None:
+    """A text given twice (a pasted duplicate, or a row repeated to weigh more) is never in one fold's
+    training rows and another's held-out rows: out-of-fold figures stay out of fold."""
+    rows = tickets()
+    repeated = rows + rows[:30] + rows[:10]
+    folds = fold_ids(repeated, labels=["billing", "bug_report", "feature_request"], mode=SINGLE_LABEL, folds=5, seed=3)
+    by_text: dict[str, set[int]] = {}
+    for row, fold in zip(repeated, folds):
+        by_text.setdefault(row.text, set()).add(fold)
+    assert all(len(found) == 1 for found in by_text.values())
+    assert folds[: len(rows)] == fold_ids(rows, labels=["billing", "bug_report", "feature_request"], mode=SINGLE_LABEL, folds=5, seed=3)
+
+
 def test_where_words_decide_the_lexical_expert_is_blended_in_and_served() -> None:
     rows = code_word_examples()[:36]
     model = train(TrainingSpec(labels=["alpha", "beta"], device="cpu"), rows)
