@@ -59,7 +59,8 @@ def card(reflex: DefaultReflex, entry: dict) -> str:
         "",
         "## Training data",
         "",
-        f"- {team_rows} rows written by the Reflex team (`models_registry/defaults/data/{reflex.name}/train.jsonl`).",
+        f"- {team_rows} rows written by the Reflex team (`models_registry/defaults/data/{reflex.name}/train.jsonl`)"
+        + (f", each given {reflex.team_repeats} times in training, so the public rows do not drown them." if reflex.team_repeats > 1 else "."),
     ]
     if reflex.public:
         lines += [

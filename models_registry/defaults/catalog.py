@@ -34,6 +34,10 @@ class DefaultReflex:
     # Fine-tuning's passes: the defaults' (models_registry/defaults/training.py, DEFAULTS_RECIPE), or a job's
     # where more passes measured worse on the held-out splits (docs/decisions/0015-defaults-train-longer.md).
     more_passes: bool = True
+    # The team's training rows are given this many times: where many public rows of a neighbouring kind
+    # (Reddit comments for `user-frustrated`) would otherwise drown what the team wrote for an assistant's
+    # users. Repeated rows share a fold, so the out-of-fold choice still sees only unseen texts.
+    team_repeats: int = 1
 
     @property
     def public_folders(self) -> dict[str, str]:
@@ -164,6 +168,7 @@ DEFAULT_REFLEXES: tuple[DefaultReflex, ...] = (
         "the public rows are Reddit comments, so tone in general, not only towards an assistant.",
         public=FRUSTRATION_SOURCES,
         more_passes=False,  # its 16,245 public Reddit rows outweigh the team's; more passes fitted them at every split's cost
+        team_repeats=2,
     ),
     DefaultReflex(
         "ambiguity",

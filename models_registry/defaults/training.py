@@ -24,7 +24,8 @@ from models_registry.defaults.catalog import DefaultReflex
 # fine-tuning gets the passes a set of thousands of rows needs: four over `guardrail`'s 6,200 fine-tuning
 # rows, where a job's budget allows about one (docs/decisions/0015-defaults-train-longer.md).
 # Those passes also adapt the top three layers, not a job's two: a job's budget could not fit them on a
-# slower CPU, a default's can (`jailbreak`: public split 0.962 -> 0.981).
+# slower CPU, a default's can (`jailbreak`: public split 0.962 -> 0.981). A default on a job's passes
+# (`user-frustrated`, 19,000 rows) adapts three as a large job does when its epochs fit: here they always do.
 UNTIMED_RECIPE = replace(RECIPE, seconds_per_row=0.2, max_seconds=1800.0)
 DEFAULTS_RECIPE = replace(UNTIMED_RECIPE, k=3, budget_rows=24_000, budget_tokens_per_row=600)
 
@@ -115,9 +116,10 @@ def held_out_splits(reflex: DefaultReflex, folder: Path | None) -> dict[str, lis
 
 
 def training_rows(reflex: DefaultReflex, public_folder: Path | None) -> tuple[list[Example], list[Example]]:
-    """The team's and the public training rows, without any row whose text is in a held-out split."""
+    """The team's (each ``reflex.team_repeats`` times) and the public training rows, without any row
+    whose text is in a held-out split."""
     held_out = {example.text for examples in held_out_splits(reflex, public_folder).values() for example in examples}
-    team = [example for example in read_examples(reflex.train_path) if example.text not in held_out]
+    team = [example for example in read_examples(reflex.train_path) if example.text not in held_out] * reflex.team_repeats
     public = [
         example
         for path in (reflex.public_paths(public_folder, "train") if public_folder is not None else [])

@@ -71,6 +71,18 @@ def test_jailbreak_trains_on_both_public_sets_but_never_on_a_held_out_text(tmp_p
     assert len(team) == len(read_examples(reflex.train_path))  # the team's rows never repeat a held-out text
 
 
+def test_user_frustrated_gives_the_teams_rows_more_weight_than_its_reddit_rows(tmp_path):
+    """16,245 public Reddit comments drowned the team's rows about an assistant's users (retrained without
+    repeats: team split 0.712, where twice gives 0.824; docs/decisions/0015-defaults-train-longer.md)."""
+    assert {reflex.name: reflex.team_repeats for reflex in DEFAULT_REFLEXES if reflex.team_repeats != 1} == {"user-frustrated": 2}
+    reflex = DEFAULTS_BY_NAME["user-frustrated"]
+    row = {"text": "meh", "label": "not frustrated"}
+    folder = _public_folder(tmp_path, {"user-frustrated": {"train": [row], "test": [{**row, "text": "ok"}]}})
+    team, public = training_rows(reflex, folder)
+    written = [example.text for example in read_examples(reflex.train_path)]
+    assert [example.text for example in team] == written * 2 and [example.text for example in public] == ["meh"]
+
+
 def test_a_default_fine_tunes_for_the_passes_its_rows_need_not_within_a_jobs_time_budget():
     """A default is trained once and shipped (docs/decisions/0015-defaults-train-longer.md): `guardrail`'s
     6,200 fine-tuning rows get four passes and the time they take, where a job's budget ends after about

@@ -64,20 +64,17 @@ def test_each_default_has_at_least_40_obvious_cases_of_every_label_none_trained_
 # The aim is that every default gets every obvious case right. These are the ones the shipped models
 # still get wrong (their cards show them); any other obvious case that goes wrong fails the test.
 # A case that starts going right (after a retrain) is struck off here.
+# `user-frustrated` reads thanks in German and French as frustration: the encoder reads English best,
+# and the team's few hundred rows in other languages do not outweigh it (its card lists these).
 KNOWN_MISSES = {
-    "user-frustrated": {"Oh great, another answer that doesn't work. Thanks a lot."},
-}
-# Right here by under 0.005 of probability: serving precision (bfloat16 or float32, chosen by the CPU)
-# may tip it either way, so it is not held against a CPU where it tips.
-NEAR_THE_BOUNDARY = {
-    "user-frustrated": {"Danke, das hat perfekt funktioniert!"},
+    "user-frustrated": {"Danke, das hat perfekt funktioniert!", "Merci beaucoup, c'est exactement ce qu'il me fallait."},
 }
 
 
 @pytest.mark.parametrize("reflex", DEFAULT_REFLEXES, ids=lambda r: r.name)
 def test_each_shipped_default_gets_every_obvious_case_right(http: httpx.Client, reflex):
     obvious = {example.text for example in read_examples(reflex.obvious_path)}
-    excused = KNOWN_MISSES.get(reflex.name, set()) | NEAR_THE_BOUNDARY.get(reflex.name, set())
+    excused = KNOWN_MISSES.get(reflex.name, set())
     assert excused <= obvious
     wrong = []
     for example in read_examples(reflex.obvious_path):
