@@ -106,11 +106,11 @@ def _two_depth_model():
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> dict[str, tuple]:
     """name -> (model, its predict.py's answers to TEXTS, its reflex.json), for two shipped defaults
-    (multi-label with thresholds and the encoder given as a folder; single-label with unit-length pooling
-    and the encoder found through its PyPI package) and a two-depth head."""
+    (multi-label with thresholds and the encoder given as a folder; single-label with three adapted
+    layers and the encoder found through its PyPI package) and a two-depth head (unit-length pooling)."""
     models = {
         "domain": (from_bytes((ARTIFACTS / "domain.bin").read_bytes()), True),
-        "user-frustrated": (from_bytes((ARTIFACTS / "user-frustrated.bin").read_bytes()), False),
+        "jailbreak": (from_bytes((ARTIFACTS / "jailbreak.bin").read_bytes()), False),
         "topics": (_two_depth_model(), False),
     }
     runs, folders = [], {}
@@ -135,10 +135,11 @@ def exported(tmp_path_factory) -> dict[str, tuple]:
     }
 
 
-@pytest.mark.parametrize("name", ["domain", "user-frustrated"])
+@pytest.mark.parametrize("name", ["domain", "jailbreak"])
 def test_exported_predict_py_scores_as_the_service_does(predictor, exported, name: str) -> None:
     model, answers, _ = exported[name]
     assert model.config["blend"]["lexical_weight"] > 0  # both experts count
+    assert name != "jailbreak" or model.config["k"] == 3
     assert_scores_as_served(predictor, model, answers)
 
 
