@@ -318,7 +318,8 @@ def optimise(
                     epochs, total = fits, fits * steps_per_epoch
             if run.out_of_time():
                 break
-            if step % every == 0 and position < len(batches):  # the epoch's last step is reported below
+            tentative = run.whole_plan and step < timed_at  # a plan that may yet be given up reports nothing
+            if step % every == 0 and position < len(batches) and not tentative:  # the epoch's last step is reported below
                 run.hooks.report(Progress(epoch, step, total, sum(running) / len(running)))
                 running = []
         logits_now = validation_logits(run, params, valid_set)

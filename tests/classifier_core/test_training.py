@@ -181,12 +181,15 @@ def test_large_sets_adapt_more_layers_only_when_all_their_epochs_fit(encoder) ->
     assert model.config["k"] == 3 and _lora_layers(model) == {3, 4, 5}
     assert not [m for m in messages if "instead of" in m], messages
 
-    # 600 planned steps cannot fit 2 s: the deeper plan is given up at its first timing, two layers fit what is left
-    tight = dataclasses.replace(deep, min_steps=600, small_max_epochs=200, patience=1000, seconds=2, seconds_per_row=0)
-    messages = []
-    model = train(spec, rows, on_message=messages.append, recipe=tight)
+    # 600 planned steps cannot fit 2 s: the deeper plan is given up at its first timing (step 10 of
+    # 12-step epochs), two layers fit what is left; the job's progress never steps back
+    tight = dataclasses.replace(deep, batch_size=4, min_steps=600, small_max_epochs=200, patience=1000, seconds=2, seconds_per_row=0)
+    messages, progress = [], []
+    model = train(spec, rows, on_message=messages.append, on_progress=progress.append, recipe=tight)
     fallback = [m for m in messages if m.startswith("fine-tuning the top 2 layers instead of 3: ")]
     assert fallback and "epochs fit the time budget" in fallback[0], messages
+    steps = [p.step for p in progress]
+    assert steps and all(a < b for a, b in zip(steps, steps[1:])), steps
     if model.metrics["encoder"] == "fine-tuned":
         assert model.config["k"] == 2 and _lora_layers(model) == {4, 5}
     else:  # the pooled-feature head was judged better: it reads the deeper trunk it was fitted on
