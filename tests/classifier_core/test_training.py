@@ -199,8 +199,20 @@ def test_large_sets_adapt_more_layers_only_when_all_their_epochs_fit(encoder) ->
     correct = sum(model.labels[p.selected.index(True)] == row.labels[0] for p, row in zip(served, rows))
     assert correct >= 0.9 * len(rows)
 
-    # a smaller set keeps the recipe's depth, and a warm start its base's
-    small = train(spec, rows[:40], recipe=dataclasses.replace(deep, seconds=600))
-    assert small.config["k"] == 2
-    warm = train(dataclasses.replace(spec, base=small), rows, recipe=dataclasses.replace(deep, seconds=600))
-    assert warm.config["k"] == 2 and _lora_layers(warm) == {4, 5}
+
+def test_smaller_sets_and_warm_starts_do_not_try_more_layers(encoder, single_model) -> None:
+    """Under ``deep_min_rows`` a set keeps the recipe's depth; a warm start keeps its base's."""
+    import dataclasses
+
+    from classifier_core.finetune import Hooks, Recipe
+    from classifier_core.training import Training
+
+    spec = TrainingSpec(labels=["sports", "cooking"], mode=SINGLE_LABEL, device="cpu")
+    rows = topic_examples()
+    deep = dataclasses.replace(Recipe(), deep_min_rows=len(rows))
+    assert Training(spec, rows, deep, Hooks(), encoder).adapter_run.config["k"] == 3
+    small = Training(spec, rows[:40], deep, Hooks(), encoder)
+    assert not small.deep and small.adapter_run.config["k"] == 2 and not small.adapter_run.whole_plan
+    assert single_model.config["k"] == 2
+    warm = Training(dataclasses.replace(spec, base=single_model), rows, deep, Hooks(), encoder)
+    assert not warm.deep and warm.adapter_run.config["k"] == 2
