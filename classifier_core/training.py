@@ -9,7 +9,8 @@
 3. From ``lora_min_rows`` rows on, the encoder is also fine-tuned (``finetune.py``: LoRA on the top
    layers and a head) on all rows but a validation split, which drives early stopping and is where
    it is compared with the pooled-feature head. Its epochs are planned to end within the fit's time
-   budget (``Recipe.budget``), whatever the CPU.
+   budget (``Recipe.budget``), whatever the CPU. Large cold starts (``Recipe.deep_min_rows``) try one
+   more adapted layer and keep it only when every planned epoch fits (docs/decisions/0017).
 4. The encoder expert with the lower calibrated out-of-fold loss is kept; the blend weight with the
    lexical expert and the temperature are chosen on the same out-of-fold predictions
    (``blending.py``); multi-label thresholds are tuned on the calibrated scores.
