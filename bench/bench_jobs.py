@@ -113,7 +113,7 @@ def capacity(rows_per_job: int) -> None:
         settings_module="reflex_project.settings",
         extra_env={"REFLEX_TRAINING_SLOTS": ""},
     )
-    service.start()
+    service.start().settle()
     try:
         keys = [service.create_key(f"bench-capacity-{i}") for i in range(2)]
         clients = [openai.OpenAI(api_key=key, base_url=service.api_url, max_retries=0) for key in keys]
@@ -169,11 +169,15 @@ def _while_training(http: httpx.Client, client: openai.OpenAI, job_ids: list[str
 
 
 def overhead() -> None:
-    service = Service(
-        workdir=Path(tempfile.mkdtemp(prefix="reflex-bench-jobs-")),
-        workers=4,
-        settings_module="reflex_project.settings",
-    ).start()
+    service = (
+        Service(
+            workdir=Path(tempfile.mkdtemp(prefix="reflex-bench-jobs-")),
+            workers=4,
+            settings_module="reflex_project.settings",
+        )
+        .start()
+        .settle()
+    )
     try:
         client = openai.OpenAI(api_key=service.create_key("bench-jobs"), base_url=service.api_url, max_retries=0)
         overhead = []

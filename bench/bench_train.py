@@ -126,7 +126,7 @@ def reflex_job(client: openai.OpenAI, service: Service, key: str, train: list[di
 
 
 def main(options: argparse.Namespace) -> None:
-    service = Service(workdir=Path(tempfile.mkdtemp(prefix="reflex-bench-")), workers=2, settings_module="reflex_project.settings").start()
+    service = Service(workdir=Path(tempfile.mkdtemp(prefix="reflex-bench-")), workers=2, settings_module="reflex_project.settings").start().settle()
     try:
         key = service.create_key("bench")
         client = openai.OpenAI(api_key=key, base_url=service.api_url, max_retries=0, timeout=120)

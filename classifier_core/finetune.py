@@ -237,6 +237,11 @@ def epoch_batches(lengths: list[int], batch_size: int, generator: torch.Generato
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
+def padded_tokens(batch: list[int], lengths: list[int]) -> int:
+    """What a training step on ``batch`` computes over: its rows, each padded to the longest."""
+    return len(batch) * max(lengths[i] for i in batch)
+
+
 def epochs_for(recipe: Recipe, rows: int, tokens: int | None = None) -> int:
     """Epochs over ``rows`` training rows of ``tokens`` tokens in all: ``budget_rows`` row passes
     (clamped), at least ``min_steps`` steps on small sets, and within the token budget on long texts
@@ -290,6 +295,7 @@ def optimise(
     step, stale, running, started = 0, 0, [], time.monotonic()
     timed_at = min(recipe.warmup, steps_per_epoch)  # the step after which the plan is fitted to the deadline
     timing = (started, 0)  # (since when, from which step): from the second step on, the first sets up kernels
+    timed_tokens = 0  # the padded tokens of the timed steps
     for epoch in range(1, epochs + 1):
         epoch_losses: list[float] = []
         batches = epoch_batches(lengths, recipe.batch_size, run.generator)
@@ -305,11 +311,15 @@ def optimise(
             step += 1
             if step == 1 and timed_at > 1:
                 timing = (time.monotonic(), 1)
+            elif epoch == 1 and step <= timed_at:
+                timed_tokens += padded_tokens(batch, lengths)
             running.append(float(loss.detach()))
             epoch_losses.append(running[-1])
             if step == timed_at:
-                # batches are shuffled, so the first steps are a fair sample of an epoch's
-                epoch_seconds = (time.monotonic() - timing[0]) / (step - timing[1]) * steps_per_epoch + validation_seconds
+                # a step costs about what its padded tokens do: the first steps' batches, shuffled but few,
+                # may be longer or shorter than the epoch's on average
+                epoch_tokens = sum(padded_tokens(each, lengths) for each in batches)
+                epoch_seconds = (time.monotonic() - timing[0]) / max(timed_tokens, 1) * epoch_tokens + validation_seconds
                 fits = max(1, math.floor((run.deadline - started) / epoch_seconds))
                 if fits < epochs and run.whole_plan:
                     raise PlanTooLong(f"{fits} of {epochs} epochs fit the time budget (about {epoch_seconds:.1f} s each)")

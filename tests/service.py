@@ -174,6 +174,31 @@ class Service:
             self.start_worker()
         return self
 
+    def settle(self, *, busy: float = 0.25, timeout: float = 90.0) -> "Service":
+        """Wait until the service has finished starting: its processes (the worker's cluster processes
+        importing Django, the training fork server importing torch) use less than ``busy`` of a core over
+        a second. A bench that times a job created at once measures that start beside it."""
+        from tests.jobs.processes import descendants
+
+        def cpu_seconds() -> float:
+            ticks = 0
+            for pid in {p.pid for p in self.processes} | {d for p in self.processes for d in descendants(p.pid)}:
+                try:
+                    stat = Path(f"/proc/{pid}/stat").read_text()
+                except OSError:
+                    continue
+                fields = stat[stat.rindex(")") + 2 :].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            return ticks / os.sysconf("SC_CLK_TCK")
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            before = cpu_seconds()
+            time.sleep(1.0)
+            if cpu_seconds() - before < busy:
+                return self
+        return self
+
     def stop_process(self, process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         if process.poll() is None:
             try:

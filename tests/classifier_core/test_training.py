@@ -158,6 +158,18 @@ def test_fine_tuning_plans_its_epochs_to_end_within_the_time_budget() -> None:
     assert model.metrics["evaluation"] == "validation split (12 rows)"
 
 
+def test_an_epochs_cost_is_read_from_its_padded_tokens() -> None:
+    """The plan times its first steps and scales them by tokens, not steps: a step pads its rows to the
+    longest, and ten shuffled batches of a set with a few long texts may hold more or fewer of them than
+    the epoch does on average."""
+    from classifier_core.finetune import padded_tokens
+
+    lengths = [4, 30, 5, 6]
+    assert padded_tokens([0, 2, 3], lengths) == 3 * 6
+    assert padded_tokens([1, 0], lengths) == 2 * 30
+    assert padded_tokens([2], lengths) == 5
+
+
 def _lora_layers(model) -> set[int]:
     return {int(key.split(".")[1]) for key in model.state if key.startswith("layers.")}
 
