@@ -311,7 +311,7 @@ def optimise(
             step += 1
             if step == 1 and timed_at > 1:
                 timing = (time.monotonic(), 1)
-            elif epoch == 1 and step <= timed_at:
+            elif step <= timed_at:  # within the first epoch
                 timed_tokens += padded_tokens(batch, lengths)
             running.append(float(loss.detach()))
             epoch_losses.append(running[-1])

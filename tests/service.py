@@ -178,24 +178,15 @@ class Service:
         """Wait until the service has finished starting: its processes (the worker's cluster processes
         importing Django, the training fork server importing torch) use less than ``busy`` of a core over
         a second. A bench that times a job created at once measures that start beside it."""
-        from tests.jobs.processes import descendants
-
-        def cpu_seconds() -> float:
-            ticks = 0
-            for pid in {p.pid for p in self.processes} | {d for p in self.processes for d in descendants(p.pid)}:
-                try:
-                    stat = Path(f"/proc/{pid}/stat").read_text()
-                except OSError:
-                    continue
-                fields = stat[stat.rindex(")") + 2 :].split()
-                ticks += int(fields[11]) + int(fields[12])  # utime, stime
-            return ticks / os.sysconf("SC_CLK_TCK")
+        from tests.jobs import processes
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            before = cpu_seconds()
+            pids = {p.pid for p in self.processes} | {d for p in self.processes for d in processes.descendants(p.pid)}
+            before = processes.cpu_seconds(pids)
             time.sleep(1.0)
-            if cpu_seconds() - before < busy:
+            after = processes.cpu_seconds(pids)
+            if sum(after[pid] - before[pid] for pid in after.keys() & before.keys()) < busy:
                 return self
         return self
 

@@ -38,6 +38,19 @@ def descendants(pid: int) -> set[int]:
     return {p for p in found if alive(p)}
 
 
+def cpu_seconds(pids: set[int]) -> dict[int, float]:
+    """User and system CPU seconds each of ``pids`` has used so far (those still there)."""
+    used = {}
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return used
+
+
 def ancestors(pid: int) -> list[int]:
     parents, chain = _parents(), []
     while pid in parents and parents[pid] > 1:
