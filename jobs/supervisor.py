@@ -35,7 +35,7 @@ from jobs.events import record_event, record_metrics
 from jobs.models import JOB_ID_PREFIX, FineTuningJob, InputMode, JobInput, JobStatus
 from jobs.node_state import node_stopping
 from jobs.scheduler import Claim, reap_stale_jobs, release_job, retry_or_fail
-from jobs.synthesis import SynthesisError, SynthesisStopped, synthesise_rows
+from jobs.synthesis import SynthesisError, SynthesisStopped
 from jobs.training_process import TrainingProcess
 from models_registry.models import ClassifierVersion
 from observability import metrics
@@ -69,6 +69,10 @@ def load_training_rows(job: FineTuningJob, claim: Claim) -> list[list]:
     payload = JobInput.objects.filter(job=job).values_list("payload", flat=True).get()
     if job.input_mode == InputMode.TRAINING_DATA:
         return payload["rows"]
+    # Imported here: synthesis needs the openai SDK, a third of a Django process's start-up (0.45 s of CPU)
+    # that every worker process would otherwise pay for the few jobs that synthesise.
+    from jobs.synthesis.stage import synthesise_rows
+
     return synthesise_rows(job=job, payload=payload, still_running=lambda: not node_stopping() and _heartbeat(claim))
 
 

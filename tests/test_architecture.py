@@ -1,6 +1,9 @@
 """The arrows between the apps (docs/architecture.md) that must not turn around: read from the source."""
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,3 +40,25 @@ def imported_packages(package: str) -> dict[str, set[str]]:
 def test_a_package_imports_nothing_it_must_not(package: str, forbidden: set[str]) -> None:
     offending = {module: sorted(names & forbidden) for module, names in imported_packages(package).items() if names & forbidden}
     assert offending == {}
+
+
+STARTUP = """
+import sys
+import django
+django.setup()
+import jobs.supervisor, jobs.tasks, jobs.worker_node
+worker = sorted(name for name in ("openai", "torch") if name in sys.modules)
+import reflex_project.urls
+web = sorted(name for name in ("openai",) if name in sys.modules)
+print(worker, web)
+"""
+
+
+def test_a_worker_process_starts_without_torch_and_none_with_the_openai_sdk() -> None:
+    """What a node's main and cluster processes import as they start (torch loads in the fork server its
+    runs fork from), and what the web process adds: the openai SDK, which only data synthesis needs,
+    was a third of each process's start-up."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "reflex_project.settings_test"}
+    result = subprocess.run([sys.executable, "-c", STARTUP], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[] []"

@@ -1,9 +1,10 @@
 """Data synthesis for ``generate`` and ``label_data`` jobs, through an OpenAI-compatible provider
-(the Batch API, or concurrent chat completions for servers without one)."""
+(the Batch API, or concurrent chat completions for servers without one): ``jobs.synthesis.stage``.
+
+What the package itself exports imports no ``openai``: the SDK loads only where a job synthesises."""
 
 from jobs.synthesis.errors import SynthesisError, SynthesisFailed, SynthesisStopped, SynthesisTooShort
 from jobs.synthesis.provider import provider_configured
-from jobs.synthesis.stage import synthesise_rows
 
 __all__ = [
     "SynthesisError",
@@ -11,5 +12,4 @@ __all__ = [
     "SynthesisStopped",
     "SynthesisTooShort",
     "provider_configured",
-    "synthesise_rows",
 ]

@@ -1,9 +1,12 @@
 """The synthesis provider: any OpenAI-compatible server, reached through the ``openai`` SDK."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import openai
 from django.conf import settings
+
+if TYPE_CHECKING:
+    import openai
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,10 @@ def get_provider() -> Provider:
     )
 
 
-def make_client(provider: Provider) -> openai.OpenAI:
+def make_client(provider: Provider) -> "openai.OpenAI":
     """The SDK retries 408/409/429/5xx and connection errors itself, with backoff and ``Retry-After``."""
+    import openai  # here, not at the top: what imports ``provider_configured`` (every web process) never needs it
+
     return openai.OpenAI(
         api_key=provider.api_key,
         base_url=provider.base_url,
