@@ -40,14 +40,41 @@ def web(tmp_path_factory) -> Iterator[Service]:
     running.stop()
 
 
+@pytest.fixture(scope="module")
+def standing(web: Service) -> Iterator[list[subprocess.Popen]]:
+    """Plain nodes kept from one test to the next: a test that stops one starts its replacement as it
+    ends, so the next finds two nodes up and does not wait seconds for both to start."""
+    kept: list[subprocess.Popen] = []
+    yield kept
+    _kill(web, kept)
+
+
 @pytest.fixture
-def nodes(web: Service) -> Iterator[list[subprocess.Popen]]:
+def nodes(request, web: Service, standing: list[subprocess.Popen]) -> Iterator[list[subprocess.Popen]]:
+    """The nodes a test starts; plain ones it leaves running are kept for the next test, unless it failed
+    (what it left running could then hold a job)."""
+    failed_before = request.session.testsfailed
     started: list[subprocess.Popen] = []
     yield started
-    for node in started:
+    _kill(web, [node for node in started if node not in standing])
+    if request.session.testsfailed != failed_before:
+        _kill(web, standing)
+
+
+def _kill(web: Service, nodes: list[subprocess.Popen]) -> None:
+    for node in nodes:
         if node in web.processes:
             web.stop_process(node, signal.SIGKILL)
             web.processes.remove(node)
+    nodes.clear()
+
+
+def _plain_nodes(web: Service, standing: list[subprocess.Popen], count: int) -> list[subprocess.Popen]:
+    """``count`` plain nodes: those standing that still run, and new ones for the rest (not waited for)."""
+    standing[:] = [node for node in standing if node.poll() is None and node in web.processes]
+    while len(standing) < count:
+        standing.append(web._spawn("worker", [sys.executable, "manage.py", "worker"]))
+    return standing[:count]
 
 
 def _start_node(web: Service, nodes: list, *args: str, **env: str) -> subprocess.Popen:
@@ -94,11 +121,11 @@ def _workers(web: Service) -> list[dict]:
     [(signal.SIGTERM, "main"), (signal.SIGTERM, "group"), (signal.SIGINT, "main"), (signal.SIGINT, "group")],
     ids=["sigterm-main", "sigterm-group", "sigint-main", "sigint-group"],
 )
-def test_a_stop_signal_hands_the_training_run_to_another_node_within_the_limit(web, nodes, sig, target):
-    first, second = _start_node(web, nodes), _start_node(web, nodes)
+def test_a_stop_signal_hands_the_training_run_to_another_node_within_the_limit(web, standing, nodes, sig, target):
+    first, second = _plain_nodes(web, standing, 2)
     client = _client(web, f"stopper-{sig}-{target}")
     job_id = _create(client, read_jsonl("support_tickets.jsonl"))
-    holder, child = _node_running(job_id, nodes, timeout=90)
+    holder, child = _node_running(job_id, [first, second], timeout=90)
     other = second if holder is first else first
     tree = processes.descendants(holder.pid) | {holder.pid}
 
@@ -118,6 +145,7 @@ def test_a_stop_signal_hands_the_training_run_to_another_node_within_the_limit(w
 
     taker, _ = _node_running(job_id, [other], timeout=60, other_than=child)
     assert taker is other
+    _plain_nodes(web, standing, 2)  # the stopped node's replacement starts beside the run, for the next test
     job = wait_for_job(client, job_id, timeout=180)
     assert job.status == "succeeded", job.error
     messages = _messages(client, job_id)
@@ -127,11 +155,11 @@ def test_a_stop_signal_hands_the_training_run_to_another_node_within_the_limit(w
     assert not any("retrying" in m for m in messages), messages
 
 
-def test_a_killed_node_leaves_nothing_running_and_its_job_is_back_within_the_heartbeat_timeout_plus_a_reap_round(web, nodes):
-    first, second = _start_node(web, nodes), _start_node(web, nodes)
+def test_a_killed_node_leaves_nothing_running_and_its_job_is_back_within_the_heartbeat_timeout_plus_a_reap_round(web, standing, nodes):
+    first, second = _plain_nodes(web, standing, 2)
     client = _client(web, "node-killer")
     job_id = _create(client, read_jsonl("support_tickets.jsonl"))
-    holder, child = _node_running(job_id, nodes, timeout=90)
+    holder, child = _node_running(job_id, [first, second], timeout=90)
     other = second if holder is first else first
     tree = processes.descendants(holder.pid) | {holder.pid}
     assert len(tree) > 5  # the node, its two clusters, their sentinels, workers and the training child
@@ -157,8 +185,9 @@ def test_a_killed_node_leaves_nothing_running_and_its_job_is_back_within_the_hea
     assert "Worker lost; retrying" in _messages(client, job_id)
 
 
-def test_roles_route_training_and_short_tasks_to_their_own_clusters(web, nodes):
+def test_roles_route_training_and_short_tasks_to_their_own_clusters(web, standing, nodes):
     """A training-only node trains; a default-only node does not, but runs the tick (a default task)."""
+    _kill(web, standing)  # only this test's nodes
     default = _start_node(web, nodes, "--role", "default", **WARM)
     client = _client(web, "roles")
     job_id = _create(client, tiny_rows())
@@ -172,7 +201,8 @@ def test_roles_route_training_and_short_tasks_to_their_own_clusters(web, nodes):
     assert rows["default"]["clusters"] == ["reflex"] and rows["training"]["state"] == "up"
 
 
-def test_a_node_trains_no_more_jobs_at_once_than_its_slots_and_keeps_creation_order(web, nodes):
+def test_a_node_trains_no_more_jobs_at_once_than_its_slots_and_keeps_creation_order(web, standing, nodes):
+    _kill(web, standing)  # only this test's node
     node = _start_node(web, nodes, REFLEX_TRAINING_SLOTS="2", **WARM)
     # The training cluster starts the fork server its workers' runs fork from as the node starts, before
     # any job: the imports a run needs (seconds of CPU) are paid once, and not in the first job's time.
