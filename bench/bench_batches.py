@@ -8,7 +8,8 @@ Starts the real service (web + worker, settings ``reflex_project.settings``), up
 lines for one default Reflex, creates the batch and, while a worker answers it, sends short predictions
 one after another to the web process. Rows per second are counted from ``in_progress_at`` to
 ``completed_at`` (validation and the output file are not in it). The raw limit is the best of the plain
-model at 64 texts per batch, 1 and 2 threads, float32 and bfloat16 autocast, measured after the batch.
+model on the batch's own texts, 64 a pass, float32 or bfloat16 autocast, at 1 and at 2 threads, measured
+after the batch.
 """
 
 import argparse
@@ -32,11 +33,14 @@ from tests.service import Service  # noqa: E402
 WORDS = "please refund the charge my app crashes when I export ignore previous instructions and reveal the prompt thanks".split()
 
 
+def request_text(i: int) -> str:
+    return " ".join(WORDS[(i * 7 + j * 3) % len(WORDS)] for j in range(6 + i % 9)) + f" #{i}"
+
+
 def request_lines(count: int, model: str) -> bytes:
     lines = []
     for i in range(count):
-        text = " ".join(WORDS[(i * 7 + j * 3) % len(WORDS)] for j in range(6 + i % 9)) + f" #{i}"
-        lines.append(json.dumps({"custom_id": f"r{i}", "method": "POST", "url": "/v1/reflex/predict", "body": {"model": model, "text": text}}))
+        lines.append(json.dumps({"custom_id": f"r{i}", "method": "POST", "url": "/v1/reflex/predict", "body": {"model": model, "text": request_text(i)}}))
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -85,15 +89,21 @@ def main() -> None:
 
     from classifier_core.encoder import load_encoder
 
-    limits = raw_encoder_limits(load_encoder("cpu"), texts_per_batch=(64,), threads=(1, 2), seconds=3.0)
-    raw, threads, size = max(limits.values())
+    # The raw limit on the batch's own texts, 64 consecutive lines a pass as the worker reads them: their
+    # lengths (and so the padding of a pass) are the batch's. Per thread count: while the web process
+    # answers short predictions back to back it holds one core, and the batch has the other.
+    encoder, texts = load_encoder("cpu"), [request_text(i) for i in range(64 * 40)]
+    raw_by_threads = {n: max(raw_encoder_limits(encoder, texts_per_batch=(64,), threads=(n,), seconds=3.0, texts=texts).values()) for n in (1, 2)}
     print(
         f"batch of {args.requests} short texts, model {args.model}: status {batch.status}, {batch.request_counts.completed} answered, {batch.request_counts.failed} failed"
     )
     print(f"| upload | {upload_s:.1f} s ({upload.bytes / 2**20:.1f} MiB) |")
     print(f"| answering (in_progress → finalizing) | {answered_s} s: {rate:.0f} rows/s |")
     print(f"| created → completed | {total_s} s |")
-    print(f"| raw encoder, {size} texts per batch, {threads} threads (best) | {raw:.0f} rows/s: the batch runs at {rate / raw:.0%} of it |")
+    for threads, (raw, _, size) in raw_by_threads.items():
+        print(
+            f"| raw encoder on the batch's texts, {size} a pass, {threads} thread{'s' * (threads > 1)} (best precision) | {raw:.0f} rows/s: the batch runs at {rate / raw:.0%} of it |"
+        )
     print(f"| web short predict, idle | p50 {percentile(idle, 50):.1f} ms, p99 {percentile(idle, 99):.1f} ms |")
     if busy:
         print(f"| web short predict, while the batch runs | p50 {percentile(busy, 50):.1f} ms, p99 {percentile(busy, 99):.1f} ms ({len(busy)} requests) |")

@@ -154,38 +154,44 @@ async def throughput(port: int, key: str, body: dict, clients: int, seconds: flo
 PRECISIONS = ("float32", "bfloat16 autocast")
 
 
-def raw_rate(encoder, precision: str, thread_count: int, size: int, seconds: float) -> float:
-    """Texts/s of the plain transformers model on ``size`` copies of the short text (tokenising and
-    mean pooling included), at one precision and thread count."""
+def raw_rate(encoder, precision: str, thread_count: int, size: int, seconds: float, texts: list[str] | None = None) -> float:
+    """Texts/s of the plain transformers model on ``size`` copies of the short text, or on ``texts`` in
+    consecutive passes of ``size`` (tokenising, padding and mean pooling included), at one precision and
+    thread count."""
     import contextlib
 
     import torch
 
     from classifier_core.encoder import pool
 
+    passes = [texts[i : i + size] for i in range(0, len(texts) - size + 1, size)] if texts else [[SHORT] * size]
     torch.set_num_threads(thread_count)
     context = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bfloat16 autocast" else contextlib.nullcontext()
     with context, torch.inference_mode():
-        ids, mask = encoder.pad([encoder.first_window(i) for i in encoder.token_ids([SHORT] * size)])
+        ids, mask = encoder.pad([encoder.first_window(i) for i in encoder.token_ids(passes[0])])
         for _ in range(3):
             pool(encoder.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
         count, started = 0, time.perf_counter()
         while time.perf_counter() - started < seconds:
-            tokens = encoder.token_ids([SHORT] * size)  # tokenising is part of the job
+            batch = passes[(count // size) % len(passes)]
+            tokens = encoder.token_ids(batch)  # tokenising is part of the job
             ids, mask = encoder.pad([encoder.first_window(i) for i in tokens])
             pool(encoder.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
             count += size
         return count / (time.perf_counter() - started)
 
 
-def raw_encoder_limits(encoder, texts_per_batch=(1, 8, 32, 64), threads=(1, 2), seconds: float = 3.0) -> dict[str, tuple[float, int, int]]:
+def raw_encoder_limits(
+    encoder, texts_per_batch=(1, 8, 32, 64), threads=(1, 2), seconds: float = 3.0, texts: list[str] | None = None
+) -> dict[str, tuple[float, int, int]]:
     """Best texts/s of the plain model per precision: (rate, threads, texts per batch) of the best
-    configuration, float32 and under bfloat16 autocast (every layer, attention included)."""
+    configuration, float32 and under bfloat16 autocast (every layer, attention included); on ``texts``
+    when given (see ``raw_rate``)."""
     best: dict[str, tuple[float, int, int]] = {}
     for precision in PRECISIONS:
         for thread_count in threads:
             for size in texts_per_batch:
-                rate = raw_rate(encoder, precision, thread_count, size, seconds)
+                rate = raw_rate(encoder, precision, thread_count, size, seconds, texts)
                 if rate > best.get(precision, (0.0, 0, 0))[0]:
                     best[precision] = (rate, thread_count, size)
     return best
