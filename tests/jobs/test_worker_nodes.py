@@ -73,7 +73,7 @@ def _plain_nodes(web: Service, standing: list[subprocess.Popen], count: int) -> 
     """``count`` plain nodes: those standing that still run, and new ones for the rest (not waited for)."""
     standing[:] = [node for node in standing if node.poll() is None and node in web.processes]
     while len(standing) < count:
-        standing.append(web._spawn("worker", [sys.executable, "manage.py", "worker"]))
+        _start_node(web, standing)
     return standing[:count]
 
 
