@@ -2,7 +2,7 @@
 the raw encoder's batch limit on the same machine, and the web process's short-predict latency while the
 batch runs. Prints one table; asserts nothing.
 
-    .venv/bin/python bench/bench_batches.py [--requests 100000] [--model jailbreak] [--env NAME=VALUE]
+    .venv/bin/python bench/bench_batches.py [--requests 100000] [--model jailbreak] [--no-probe] [--env NAME=VALUE]
 
 Starts the real service (web + worker, settings ``reflex_project.settings``), uploads ``--requests``
 lines for one default Reflex, creates the batch and, while a worker answers it, sends short predictions
@@ -55,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--model", default="jailbreak")
+    parser.add_argument("--no-probe", action="store_true", help="send no short predictions while the batch runs (the batch alone)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a setting for the server (repeatable)")
     args = parser.parse_args()
     env = {"REFLEX_PREDICT_RATE": "1000000/s"}
@@ -74,7 +75,7 @@ def main() -> None:
         busy: list[float] = []
         prober = threading.Thread(target=lambda: busy.extend(short_latencies_while(service.port, key, args.model, running)))
         while batch.status not in ("completed", "failed", "expired", "cancelled"):
-            if batch.status == "in_progress" and not prober.is_alive() and running.is_set():
+            if batch.status == "in_progress" and not args.no_probe and not prober.is_alive() and running.is_set():
                 prober.start()
             time.sleep(1)
             batch = client.batches.retrieve(batch.id)
