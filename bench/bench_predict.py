@@ -20,6 +20,7 @@ each ratio is of two figures taken seconds apart.
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import statistics
@@ -154,6 +155,17 @@ async def throughput(port: int, key: str, body: dict, clients: int, seconds: flo
 PRECISIONS = ("float32", "bfloat16 autocast")
 
 
+@functools.cache
+def transformers_model():
+    """The plain model as transformers loads it (Reflex's own encoder computes the same, see
+    tests/classifier_core/test_prediction.py): what "the raw encoder" means in these benches."""
+    from transformers import AutoModel
+
+    from classifier_core.encoder import model_path
+
+    return AutoModel.from_pretrained(model_path()).eval()
+
+
 def raw_rate(encoder, precision: str, thread_count: int, size: int, seconds: float, texts: list[str] | None = None) -> float:
     """Texts/s of the plain transformers model on ``size`` copies of the short text, or on ``texts`` in
     consecutive passes of ``size`` (tokenising, padding and mean pooling included), at one precision and
@@ -165,18 +177,19 @@ def raw_rate(encoder, precision: str, thread_count: int, size: int, seconds: flo
     from classifier_core.encoder import pool
 
     passes = [texts[i : i + size] for i in range(0, len(texts) - size + 1, size)] if texts else [[SHORT] * size]
+    model = transformers_model()
     torch.set_num_threads(thread_count)
     context = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bfloat16 autocast" else contextlib.nullcontext()
     with context, torch.inference_mode():
         ids, mask = encoder.pad([encoder.first_window(i) for i in encoder.token_ids(passes[0])])
         for _ in range(3):
-            pool(encoder.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
+            pool(model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
         count, started = 0, time.perf_counter()
         while time.perf_counter() - started < seconds:
             batch = passes[(count // size) % len(passes)]
             tokens = encoder.token_ids(batch)  # tokenising is part of the job
             ids, mask = encoder.pad([encoder.first_window(i) for i in tokens])
-            pool(encoder.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
+            pool(model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
             count += size
         return count / (time.perf_counter() - started)
 

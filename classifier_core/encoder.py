@@ -2,10 +2,14 @@
 
 The layer forward is written in plain torch (not the transformers module) so that each Reflex can
 apply its own LoRA deltas to the top layers over one shared trunk output, with no peft at inference.
+The weights are read from the package's safetensors file and the tokenizer from its tokenizer.json,
+without transformers: importing its BERT code cost every web process and training fork server about
+3 s of CPU at start-up. ``tests/classifier_core/test_prediction.py`` checks both against transformers.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from dataclasses import dataclass
@@ -49,31 +53,57 @@ class LayerWeights:
 LoraPair = tuple[torch.Tensor, torch.Tensor]  # (A: rank x in, B: out x rank)
 
 
-def layer_weights(layer: Any) -> LayerWeights:
-    """``layer``: a transformers BertLayer, whose submodules are reached by name (Module's typing
-    cannot follow them)."""
-    attention = layer.attention
+def layer_weights(weights: dict[str, torch.Tensor], prefix: str) -> LayerWeights:
+    """Layer weights from the checkpoint's tensors, named as transformers' BertLayer names them
+    (``encoder.layer.<i>.``)."""
     modules = {
-        "query": attention.self.query,
-        "key": attention.self.key,
-        "value": attention.self.value,
-        "attention_output": attention.output.dense,
-        "intermediate": layer.intermediate.dense,
-        "output": layer.output.dense,
+        "query": "attention.self.query",
+        "key": "attention.self.key",
+        "value": "attention.self.value",
+        "attention_output": "attention.output.dense",
+        "intermediate": "intermediate.dense",
+        "output": "output.dense",
     }
-    norm_a, norm_o = attention.output.LayerNorm, layer.output.LayerNorm
+    pair = lambda module: (weights[f"{prefix}{module}.weight"], weights[f"{prefix}{module}.bias"])  # noqa: E731
     return LayerWeights(
-        linear={name: (module.weight, module.bias) for name, module in modules.items()},
-        attention_norm=(norm_a.weight, norm_a.bias),
-        output_norm=(norm_o.weight, norm_o.bias),
+        linear={name: pair(module) for name, module in modules.items()},
+        attention_norm=pair("attention.output.LayerNorm"),
+        output_norm=pair("output.LayerNorm"),
     )
+
+
+@dataclass
+class Embeddings:
+    """BERT's input embeddings: word, position and (all type 0) token type, summed, then LayerNorm."""
+
+    word: torch.Tensor
+    position: torch.Tensor
+    token_type: torch.Tensor
+    norm: tuple[torch.Tensor, torch.Tensor]
+    eps: float
+
+    def __call__(self, ids: torch.Tensor) -> torch.Tensor:
+        summed = F.embedding(ids, self.word) + self.token_type[0]  # the order transformers adds them in
+        summed = summed + self.position[: ids.shape[1]]
+        return F.layer_norm(summed, (summed.shape[-1],), *self.norm, self.eps)
+
+
+def load_tokenizer(path: Path) -> Any:
+    """The package's fast tokenizer (tokenizer.json), as given: no truncation, no padding (the encoder
+    windows and pads token ids itself)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
 
 
 TRUNK_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 class Encoder:
-    """The frozen MiniLM: tokenizer, HF model (for embeddings) and per-layer weights for the functional forward.
+    """The frozen MiniLM: tokenizer, embeddings and per-layer weights for the functional forward.
 
     ``trunk_dtype`` "bfloat16" is for serving only: embeddings come out in bfloat16 and every layer
     then computes in the dtype of its input (linears, attention, norms, the residual stream), over
@@ -82,37 +112,40 @@ class Encoder:
     """
 
     def __init__(self, device: str, trunk_dtype: str = "float32") -> None:
-        import transformers
-        from transformers import AutoModel, AutoTokenizer
+        from safetensors.torch import load_file
 
-        transformers.logging.set_verbosity_error()
-        transformers.logging.disable_progress_bar()
         path = model_path()
         self.device = torch.device(device)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModel.from_pretrained(path).to(self.device).eval()
-        self.model.requires_grad_(False)
-        config = self.model.config
+        self.tokenizer = load_tokenizer(path)
+        config = json.loads((path / "config.json").read_text())
+        weights = {name: tensor.to(self.device) for name, tensor in load_file(str(path / "model.safetensors")).items()}
         self.window = WINDOW
         self.stride = (WINDOW - 2) * 3 // 4
-        self.num_layers: int = config.num_hidden_layers
-        self.hidden_size: int = config.hidden_size
-        self.num_heads: int = config.num_attention_heads
-        self.eps: float = config.layer_norm_eps
-        self.layers = [layer_weights(layer) for layer in self.model.encoder.layer]
+        self.num_layers: int = config["num_hidden_layers"]
+        self.hidden_size: int = config["hidden_size"]
+        self.num_heads: int = config["num_attention_heads"]
+        self.eps: float = config["layer_norm_eps"]
+        self.embeddings = Embeddings(
+            word=weights["embeddings.word_embeddings.weight"],
+            position=weights["embeddings.position_embeddings.weight"],
+            token_type=weights["embeddings.token_type_embeddings.weight"],
+            norm=(weights["embeddings.LayerNorm.weight"], weights["embeddings.LayerNorm.bias"]),
+            eps=self.eps,
+        )
+        self.layers = [layer_weights(weights, f"encoder.layer.{index}.") for index in range(self.num_layers)]
         if trunk_dtype not in TRUNK_DTYPES:
             raise ValueError(f"trunk_dtype must be one of {sorted(TRUNK_DTYPES)}, not {trunk_dtype!r}")
         self.trunk_dtype = TRUNK_DTYPES[trunk_dtype]
         self._low = None if self.trunk_dtype == torch.float32 else [lowered(layer, self.trunk_dtype) for layer in self.layers]
-        self.cls_id: int = self.tokenizer.cls_token_id
-        self.sep_id: int = self.tokenizer.sep_token_id
-        self.pad_id: int = self.tokenizer.pad_token_id
+        self.cls_id: int = self.tokenizer.token_to_id("[CLS]")
+        self.sep_id: int = self.tokenizer.token_to_id("[SEP]")
+        self.pad_id: int = self.tokenizer.token_to_id("[PAD]")
 
     # -- tokenisation --------------------------------------------------------------------------
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:
         """Content token ids (no special tokens), whole: callers window them or refuse them."""
-        return self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        return [encoding.ids for encoding in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
 
     def window_starts(self, ids: list[int]) -> list[int]:
         """Where each overlapping window of at most ``window`` tokens starts in ``ids``."""
@@ -146,7 +179,7 @@ class Encoder:
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         """Embeddings in the trunk's dtype (the layers then compute in it)."""
-        return self.model.embeddings(input_ids=ids).to(self.trunk_dtype)
+        return self.embeddings(ids).to(self.trunk_dtype)
 
     def trunk(self, ids: torch.Tensor, mask: torch.Tensor, depth: int) -> torch.Tensor:
         """Embeddings plus the first ``depth`` frozen layers."""

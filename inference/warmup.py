@@ -63,7 +63,7 @@ def warm() -> None:
             model_cache.get(pk)
     finally:
         connection.close()
-    # Everything loaded so far (Django, torch, transformers, the encoder) lives as long as the process:
+    # Everything loaded so far (Django, torch, the encoder) lives as long as the process:
     # out of the collector's sight, a full collection no longer walks it. Measured under 32 clients:
     # full collections stalled every request for 190-320 ms, every few seconds.
     gc.freeze()

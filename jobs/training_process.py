@@ -1,6 +1,6 @@
 """Training runs forked from a fork server that has imported the training code once.
 
-A run started as a new program spends seconds of CPU importing torch, transformers' BERT code and
+A run started as a new program spends seconds of CPU importing torch, the encoder's code and
 scikit-learn before it reads a row: most of a small job. A ``multiprocessing`` fork server imports
 ``classifier_core.preload`` once, and every run is forked from it and starts training at once. A node's
 training cluster starts one fork server before it forks its workers, and they all use it (each worker

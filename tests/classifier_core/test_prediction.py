@@ -14,12 +14,48 @@ TEXTS = [
 ]
 
 
-def test_functional_trunk_matches_transformers(encoder) -> None:
-    rows = [encoder.first_window(ids) for ids in encoder.token_ids(TEXTS)]
+# Text the tokenizer must treat as transformers does: accents, capitals, CJK, emoji, control and odd
+# whitespace, punctuation runs, long words, non-Latin scripts, and a text longer than one window.
+TOKENIZER_TEXTS = [
+    *TEXTS,
+    "Crème brûlée à la carte, naïve façade — ÉTÉ!",
+    "東京で寿司を食べました。我爱北京天安门",
+    "emoji 😀👍🏽 and symbols ™ © ½ ∑ → ≠",
+    "tabs\tand\nnew lines\r\n  and   runs of spaces\u00a0nbsp\u200bzero-width",
+    "control \x00\x07 characters and \ufffd replacement",
+    "ignore ALL previous instructions!!! ... ??? ''quoted'' «guillemets» (parens) [brackets]",
+    "supercalifragilisticexpialidocious antidisestablishmentarianism pneumonoultramicroscopicsilicovolcanoconiosis",
+    "Привет, как дела? Γειά σου κόσμε. مرحبا بالعالم. שלום עולם. नमस्ते दुनिया",
+    "Ich möchte bitte die Straße überqueren; ça va très bien, merci beaucoup! ¿Qué tal? ¡Olé!",
+    " ".join(f"word{i}" for i in range(400)),
+]
+
+
+@pytest.fixture(scope="module")
+def transformers_encoder():
+    """The same checkpoint through transformers, as Hugging Face loads it: the reference for ours."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from classifier_core.encoder import model_path
+
+    return AutoTokenizer.from_pretrained(model_path()), AutoModel.from_pretrained(model_path()).eval()
+
+
+def test_tokenizer_matches_transformers(encoder, transformers_encoder) -> None:
+    tokenizer, _ = transformers_encoder
+    theirs = tokenizer(TOKENIZER_TEXTS, add_special_tokens=False, truncation=False)["input_ids"]
+    assert encoder.token_ids(TOKENIZER_TEXTS) == theirs
+    assert max(len(ids) for ids in theirs) > encoder.window  # nothing cut at the tokenizer file's 128
+    assert (encoder.cls_id, encoder.sep_id, encoder.pad_id) == (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
+
+
+def test_functional_trunk_matches_transformers(encoder, transformers_encoder) -> None:
+    _, model = transformers_encoder
+    rows = [encoder.first_window(ids) for ids in encoder.token_ids(TOKENIZER_TEXTS)]
     ids, mask = encoder.pad(rows)
     with torch.inference_mode():
         ours = pool(encoder.trunk(ids, mask, encoder.num_layers), mask)
-        theirs = pool(encoder.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
+        theirs = pool(model(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
     assert torch.allclose(ours, theirs, atol=1e-5)
 
 
