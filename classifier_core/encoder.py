@@ -30,7 +30,17 @@ from .stack import ADAPTER_FORMAT, ENCODER_ID, STACK_ID  # noqa: E402  (torch-fr
 
 WINDOW = 256  # tokens per window including [CLS] and [SEP]
 MAX_TOKENS = 65_536  # the longest text prediction reads (in windows); longer is an error, never a cut
-LINEAR_NAMES = ("query", "key", "value", "attention_output", "intermediate", "output")
+# Our names for the linears of a BERT layer, and their module paths within it (the checkpoint's tensor
+# names, and the modules peft targets in an exported model).
+LINEAR_MODULES = {
+    "query": "attention.self.query",
+    "key": "attention.self.key",
+    "value": "attention.self.value",
+    "attention_output": "attention.output.dense",
+    "intermediate": "intermediate.dense",
+    "output": "output.dense",
+}
+LINEAR_NAMES = tuple(LINEAR_MODULES)
 
 __all__ = ["ADAPTER_FORMAT", "ENCODER_ID", "STACK_ID", "Encoder", "load_encoder", "pool"]
 
@@ -56,17 +66,9 @@ LoraPair = tuple[torch.Tensor, torch.Tensor]  # (A: rank x in, B: out x rank)
 def layer_weights(weights: dict[str, torch.Tensor], prefix: str) -> LayerWeights:
     """Layer weights from the checkpoint's tensors, named as transformers' BertLayer names them
     (``encoder.layer.<i>.``)."""
-    modules = {
-        "query": "attention.self.query",
-        "key": "attention.self.key",
-        "value": "attention.self.value",
-        "attention_output": "attention.output.dense",
-        "intermediate": "intermediate.dense",
-        "output": "output.dense",
-    }
     pair = lambda module: (weights[f"{prefix}{module}.weight"], weights[f"{prefix}{module}.bias"])  # noqa: E731
     return LayerWeights(
-        linear={name: pair(module) for name, module in modules.items()},
+        linear={name: pair(module) for name, module in LINEAR_MODULES.items()},
         attention_norm=pair("attention.output.LayerNorm"),
         output_norm=pair("output.LayerNorm"),
     )

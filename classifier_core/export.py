@@ -29,23 +29,13 @@ from safetensors.torch import save as save_tensors
 from . import adapter, lexical
 from .artifact import TrainedModel, check_stack
 from .blending import Blend
-from .encoder import WINDOW, model_path
+from .encoder import LINEAR_MODULES, WINDOW, model_path
 from .stack import ADAPTER_FORMAT, ENCODER_ID, ENCODER_PACKAGE, STACK_ID
 
 EXPORT_FORMAT = "reflex-export/1"
 PREDICT_SCRIPT = Path(__file__).resolve().parent / "export_predict.py"
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 MEDIA_TYPE = "application/zip"
-
-# Our names for the adapted linears of a BERT layer, and the module paths peft targets in BertModel.
-MODULES = {
-    "query": "attention.self.query",
-    "key": "attention.self.key",
-    "value": "attention.self.value",
-    "attention_output": "attention.output.dense",
-    "intermediate": "intermediate.dense",
-    "output": "output.dense",
-}
 
 
 class ExportError(ValueError):
@@ -63,14 +53,14 @@ def peft_adapter(model: TrainedModel, num_layers: int) -> tuple[dict, dict[str, 
     config = model.config
     if config.get("format") != ADAPTER_FORMAT:
         raise ExportError(f"unknown adapter format {config.get('format')!r}")
-    unknown = set(config["targets"]) - set(MODULES)
+    unknown = set(config["targets"]) - set(LINEAR_MODULES)
     if unknown:
         raise ExportError(f"unknown adapted linears {sorted(unknown)}")
     tensors: dict[str, torch.Tensor] = {}
     targets = []
     for index in adapter.top_layers(config, num_layers):
         for name in config["targets"]:
-            module = f"encoder.layer.{index}.{MODULES[name]}"
+            module = f"encoder.layer.{index}.{LINEAR_MODULES[name]}"
             targets.append(module)
             for part in ("A", "B"):
                 value = model.state[adapter.lora_key(index, name, part)]
