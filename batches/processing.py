@@ -209,14 +209,18 @@ def _expired_line(line: BatchLine) -> tuple[bool, bytes]:
 
 
 def _chunks(file_id: str, *, skip: int) -> Iterator[list[BatchLine]]:
+    """The requests after the first ``skip``, REFLEX_BATCH_CHUNK_LINES at a time, or fewer where their lines
+    reach REFLEX_BATCH_CHUNK_BYTES (at least one a chunk)."""
     chunk: list[BatchLine] = []
+    size = 0
     for index, (_, raw) in enumerate(_requests(file_id)):
         if index < skip:
             continue
         chunk.append(parse_line(raw))
-        if len(chunk) == settings.REFLEX_BATCH_CHUNK_LINES:
+        size += len(raw)
+        if len(chunk) == settings.REFLEX_BATCH_CHUNK_LINES or size >= settings.REFLEX_BATCH_CHUNK_BYTES:
             yield chunk
-            chunk = []
+            chunk, size = [], 0
     if chunk:
         yield chunk
 

@@ -90,11 +90,11 @@ def main() -> None:
 
     from classifier_core.encoder import load_encoder
 
-    # The raw limit on the batch's own texts, 64 consecutive lines a pass as the worker reads them: their
+    # The raw limit on the batch's own texts, in consecutive passes of 32, 64 or 128 (the best): their
     # lengths (and so the padding of a pass) are the batch's. Per thread count: while the web process
     # answers short predictions back to back it holds one core, and the batch has the other.
-    encoder, texts = load_encoder("cpu"), [request_text(i) for i in range(64 * 40)]
-    raw_by_threads = {n: max(raw_encoder_limits(encoder, texts_per_batch=(64,), threads=(n,), seconds=3.0, texts=texts).values()) for n in (1, 2)}
+    encoder, texts = load_encoder("cpu"), [request_text(i) for i in range(128 * 20)]
+    raw_by_threads = {n: max(raw_encoder_limits(encoder, texts_per_batch=(32, 64, 128), threads=(n,), seconds=3.0, texts=texts).values()) for n in (1, 2)}
     print(
         f"batch of {args.requests} short texts, model {args.model}: status {batch.status}, {batch.request_counts.completed} answered, {batch.request_counts.failed} failed"
     )

@@ -306,9 +306,10 @@ _engine: BatchingEngine | None = None
 _engine_lock = threading.Lock()
 
 
-def get_engine(threads: ThreadPolicy | None = None) -> BatchingEngine:
-    """The process's engine. Its first caller picks its torch threads: ``threads``, else the web
-    process's policy (REFLEX_WEB_TORCH_THREADS*)."""
+def get_engine(threads: ThreadPolicy | None = None, batch_rows: int | None = None) -> BatchingEngine:
+    """The process's engine. Its first caller picks its torch threads (``threads``, else the web
+    process's policy, REFLEX_WEB_TORCH_THREADS*) and its rows per pass (``batch_rows``, else
+    REFLEX_BATCH_MAX_ROWS)."""
     global _engine
     with _engine_lock:
         if _engine is None:
@@ -317,7 +318,7 @@ def get_engine(threads: ThreadPolicy | None = None) -> BatchingEngine:
             _engine = BatchingEngine(
                 predictor_factory=get_predictor,
                 max_queue_rows=settings.REFLEX_BATCH_QUEUE_ROWS,
-                batch_rows=settings.REFLEX_BATCH_MAX_ROWS,
+                batch_rows=batch_rows or settings.REFLEX_BATCH_MAX_ROWS,
                 window_s=settings.REFLEX_BATCH_WINDOW_MS / 1000,
                 threads=threads
                 or ThreadPolicy(

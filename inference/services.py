@@ -9,7 +9,7 @@ from django.conf import settings
 from accounts.models import Account
 from classifier_core.prediction import Prediction, PreparedModel, TextTooLong
 from classifier_core.stack import STACK_ID
-from inference.batching import QueueFull, Row, RowResult, ThreadPolicy, get_engine
+from inference.batching import BatchingEngine, QueueFull, Row, RowResult, ThreadPolicy, get_engine
 from inference import lookup_cache
 from inference.db_threads import in_db_thread
 from inference.model_cache import model_cache
@@ -245,10 +245,12 @@ def _body_models(*, account: Account, body: Any, known: dict[str, PreparedModel 
     return names, prepared, text, models is not None
 
 
-def _background_threads() -> ThreadPolicy:
-    """A worker's batch predictions: REFLEX_BATCH_TORCH_THREADS for every pass, whatever its size."""
+def _background_engine() -> BatchingEngine:
+    """A worker's engine (its batch predictions): REFLEX_BATCH_TORCH_THREADS for every pass, whatever its
+    size, and a whole chunk (REFLEX_BATCH_CHUNK_LINES) in one pass, so its rows are sorted by length over
+    the chunk and the encoder's passes pad little. Nobody waits on one row of it, as on the web's."""
     threads = settings.REFLEX_BATCH_TORCH_THREADS
-    return ThreadPolicy(small=threads, large=threads)
+    return get_engine(threads=ThreadPolicy(small=threads, large=threads), batch_rows=settings.REFLEX_BATCH_CHUNK_LINES)
 
 
 def predict_bodies(*, account: Account, bodies: list[Any]) -> list[dict[str, Any] | ApiError]:
@@ -267,7 +269,7 @@ def predict_bodies(*, account: Account, bodies: list[Any]) -> list[dict[str, Any
             continue
         work.append((index, names, prepared, multi, Row(text, prepared)))
     try:
-        results = get_engine(threads=_background_threads()).predict_sync([row for *_, row in work]) if work else []
+        results = _background_engine().predict_sync([row for *_, row in work]) if work else []
     except QueueFull:
         raise _queue_full() from None
     for (index, names, prepared, multi, _), result in zip(work, results):

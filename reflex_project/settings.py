@@ -203,8 +203,11 @@ REFLEX_MAX_FILE_BYTES = env_int("REFLEX_MAX_FILE_BYTES", 512 * 1024 * 1024)
 # Batch predictions (POST /v1/batches): answered by workers a chunk of requests at a time; a batch whose
 # worker stops heartbeating for this long is taken up by another, after its last stored chunk.
 REFLEX_BATCH_MAX_REQUESTS = env_int("REFLEX_BATCH_MAX_REQUESTS", 200_000)
-# A chunk is one pass of the engine (REFLEX_BATCH_MAX_ROWS): a cancel is seen between chunks, within seconds.
-REFLEX_BATCH_CHUNK_LINES = min(env_int("REFLEX_BATCH_CHUNK_LINES", 64), 1024)  # within the engine's queue (REFLEX_BATCH_QUEUE_ROWS)
+# A chunk is one pass of the worker's engine: sorted by length over its lines, the encoder's passes pad
+# little (docs/benchmarks.md, "Batch predictions"). It ends at whichever limit comes first, lines or bytes
+# of request lines (long texts: fewer lines), so a cancel is seen between chunks, within seconds.
+REFLEX_BATCH_CHUNK_LINES = min(env_int("REFLEX_BATCH_CHUNK_LINES", 512), 1024)  # within the engine's queue (REFLEX_BATCH_QUEUE_ROWS)
+REFLEX_BATCH_CHUNK_BYTES = env_int("REFLEX_BATCH_CHUNK_BYTES", 128 * 1024)
 REFLEX_BATCH_HEARTBEAT_TIMEOUT = env_int("REFLEX_BATCH_HEARTBEAT_TIMEOUT", 60)
 REFLEX_PREDICT_RATE = env_str("REFLEX_PREDICT_RATE", "600/s")
 REFLEX_JOB_CREATE_RATE = env_str("REFLEX_JOB_CREATE_RATE", "60/min")

@@ -24,7 +24,8 @@ def resumable(tmp_path_factory):
     # A run whose heartbeat is 5 s old counts as dead (60 s by default); the surviving node's upkeep, every
     # second here (15 s by default), wakes a new run.
     # One worker process per node (and training slot: no job trains here): two nodes start sooner on a small machine.
-    env = {"REFLEX_BATCH_HEARTBEAT_TIMEOUT": "5", "REFLEX_REAP_SECONDS": "1"}
+    # Chunks of 64 lines: the 400-line batch is killed between its chunks (a chunk is 512 by default).
+    env = {"REFLEX_BATCH_HEARTBEAT_TIMEOUT": "5", "REFLEX_REAP_SECONDS": "1", "REFLEX_BATCH_CHUNK_LINES": "64"}
     service = Service(workdir=tmp_path_factory.mktemp("batch-resume"), extra_env=env, workers=1)
     service.start(worker=False, web=False)
     try:
