@@ -209,8 +209,10 @@ def _expired_line(line: BatchLine) -> tuple[bool, bytes]:
 
 
 def _chunks(file_id: str, *, skip: int) -> Iterator[list[BatchLine]]:
-    """The requests after the first ``skip``, REFLEX_BATCH_CHUNK_LINES at a time, or fewer where their lines
-    reach REFLEX_BATCH_CHUNK_BYTES (at least one a chunk)."""
+    """The requests after the first ``skip``, REFLEX_BATCH_CHUNK_LINES at a time (no more than the engine's
+    queue holds, REFLEX_BATCH_QUEUE_ROWS), or fewer where their lines reach REFLEX_BATCH_CHUNK_BYTES (at
+    least one a chunk)."""
+    lines = min(settings.REFLEX_BATCH_CHUNK_LINES, settings.REFLEX_BATCH_QUEUE_ROWS)
     chunk: list[BatchLine] = []
     size = 0
     for index, (_, raw) in enumerate(_requests(file_id)):
@@ -218,7 +220,7 @@ def _chunks(file_id: str, *, skip: int) -> Iterator[list[BatchLine]]:
             continue
         chunk.append(parse_line(raw))
         size += len(raw)
-        if len(chunk) == settings.REFLEX_BATCH_CHUNK_LINES or size >= settings.REFLEX_BATCH_CHUNK_BYTES:
+        if len(chunk) >= lines or size >= settings.REFLEX_BATCH_CHUNK_BYTES:
             yield chunk
             chunk, size = [], 0
     if chunk:
