@@ -32,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -80,6 +81,12 @@ class _Task:
     sums: list[np.ndarray] | None = None
 
 
+class Threads(Protocol):
+    """Torch threads for a pass (``ThreadPolicy``; a worker's ``spare_cores.SpareCoreThreads``)."""
+
+    def threads_for(self, queries: Sequence[Query]) -> int: ...
+
+
 @dataclass(frozen=True)
 class ThreadPolicy:
     small: int = 1
@@ -106,7 +113,7 @@ class BatchingEngine:
         max_queue_rows: int,
         batch_rows: int,
         window_s: float,
-        threads: ThreadPolicy = ThreadPolicy(),
+        threads: Threads = ThreadPolicy(),
     ) -> None:
         self.predictor_factory = predictor_factory
         self.max_queue_rows = max_queue_rows
@@ -306,7 +313,7 @@ _engine: BatchingEngine | None = None
 _engine_lock = threading.Lock()
 
 
-def get_engine(threads: ThreadPolicy | None = None, batch_rows: int | None = None) -> BatchingEngine:
+def get_engine(threads: Threads | None = None, batch_rows: int | None = None) -> BatchingEngine:
     """The process's engine. Its first caller picks its torch threads (``threads``, else the web
     process's policy, REFLEX_WEB_TORCH_THREADS*) and its rows per pass (``batch_rows``, else
     REFLEX_BATCH_MAX_ROWS)."""

@@ -10,6 +10,7 @@ from accounts.models import Account
 from classifier_core.prediction import Prediction, PreparedModel, TextTooLong
 from classifier_core.stack import STACK_ID
 from inference.batching import BatchingEngine, QueueFull, Row, RowResult, ThreadPolicy, get_engine
+from inference.spare_cores import SpareCoreThreads
 from inference import lookup_cache
 from inference.db_threads import in_db_thread
 from inference.model_cache import model_cache
@@ -246,11 +247,13 @@ def _body_models(*, account: Account, body: Any, known: dict[str, PreparedModel 
 
 
 def _background_engine() -> BatchingEngine:
-    """A worker's engine (its batch predictions): REFLEX_BATCH_TORCH_THREADS for every pass, whatever its
-    size, and a whole chunk (REFLEX_BATCH_CHUNK_LINES) in one pass, so its rows are sorted by length over
-    the chunk and the encoder's passes pad little. Nobody waits on one row of it, as on the web's."""
-    threads = settings.REFLEX_BATCH_TORCH_THREADS
-    return get_engine(threads=ThreadPolicy(small=threads, large=threads), batch_rows=settings.REFLEX_BATCH_CHUNK_LINES)
+    """A worker's engine (its batch predictions): every pass, whatever its size, on the cores the machine's
+    other processes leave idle (inference/spare_cores.py), or on REFLEX_BATCH_TORCH_THREADS when set; and a
+    whole chunk (REFLEX_BATCH_CHUNK_LINES) in one pass, so its rows are sorted by length over the chunk and
+    the encoder's passes pad little. Nobody waits on one row of it, as on the web's."""
+    fixed = settings.REFLEX_BATCH_TORCH_THREADS
+    threads = ThreadPolicy(small=fixed, large=fixed) if fixed > 0 else SpareCoreThreads(cores=settings.REFLEX_CORES)
+    return get_engine(threads=threads, batch_rows=settings.REFLEX_BATCH_CHUNK_LINES)
 
 
 def predict_bodies(*, account: Account, bodies: list[Any]) -> list[dict[str, Any] | ApiError]:

@@ -250,10 +250,10 @@ REFLEX_NODE_UPKEEP = {
 REFLEX_WEB_TORCH_THREADS = env_int("REFLEX_WEB_TORCH_THREADS", 1)  # a small prediction pass
 REFLEX_WEB_TORCH_THREADS_LARGE = env_int("REFLEX_WEB_TORCH_THREADS_LARGE", 2)  # a large one (inference/batching.py)
 REFLEX_WEB_LARGE_PASS_TOKENS = env_int("REFLEX_WEB_LARGE_PASS_TOKENS", 64)  # tokens x models that make a pass large
-# A worker's batch predictions (the Batch API) use this many torch threads in every pass. One: a second
-# thread would contend with the web process for its core, and a torch thread team short of a core waits
-# on it (docs/benchmarks.md, "Batch predictions").
-REFLEX_BATCH_TORCH_THREADS = env_int("REFLEX_BATCH_TORCH_THREADS", 1)
+# A worker's batch predictions (the Batch API) use this many torch threads in every pass; 0: before each
+# pass, the cores the machine's other processes left idle since the last one (at least one), as a torch
+# thread team short of a core waits on it (inference/spare_cores.py; docs/benchmarks.md, "Batch predictions").
+REFLEX_BATCH_TORCH_THREADS = max(env_int("REFLEX_BATCH_TORCH_THREADS", 0), 0)
 REFLEX_TRAINING_THREADS = env_int("REFLEX_TRAINING_THREADS", 2)
 # How much a training run lowers its priority below its worker's (os.nice, 0-19; 0: not at all): on a node
 # that also serves predictions, the web process (and a node's heartbeats) get the cores first.
