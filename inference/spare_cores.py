@@ -96,17 +96,9 @@ class SpareCoreThreads:
         self._lock = threading.Lock()
         self.last: Reading | None = None  # what the last decision read
 
-    @property
-    def small(self) -> int:  # the bounds, read as a ThreadPolicy's
-        return 1
-
-    @property
-    def large(self) -> int:
-        return self.most
-
     def threads_for(self, queries: Sequence[Query]) -> int:
         with self._lock:
-            if self._load is None:  # made on the first pass's thread, so its first span is the first pass's wait
+            if self._load is None:  # made at the first pass: its first reading spans MIN_SAMPLE_S
                 self._load = OthersLoad()
             reading = self._load.read()
             self.last = reading
