@@ -92,14 +92,12 @@ class SpareCoreThreads:
         self.cores = max(1, cores)
         self.most = max(1, most or self.cores)
         self.tolerance = tolerance
-        self._load = load
+        self._load = load or OthersLoad()  # from the engine's making: its first span is the first pass's wait
         self._lock = threading.Lock()
         self.last: Reading | None = None  # what the last decision read
 
     def threads_for(self, queries: Sequence[Query]) -> int:
         with self._lock:
-            if self._load is None:  # made at the first pass: its first reading spans MIN_SAMPLE_S
-                self._load = OthersLoad()
             reading = self._load.read()
             self.last = reading
         if reading is None:
