@@ -313,9 +313,9 @@ _engine: BatchingEngine | None = None
 _engine_lock = threading.Lock()
 
 
-def get_engine(threads: Threads | None = None, batch_rows: int | None = None) -> BatchingEngine:
-    """The process's engine. Its first caller picks its torch threads (``threads``, else the web
-    process's policy, REFLEX_WEB_TORCH_THREADS*) and its rows per pass (``batch_rows``, else
+def get_engine(threads: Callable[[], Threads] | None = None, batch_rows: int | None = None) -> BatchingEngine:
+    """The process's engine. Its first caller picks its torch threads (``threads`` makes the policy, else
+    the web process's, REFLEX_WEB_TORCH_THREADS*) and its rows per pass (``batch_rows``, else
     REFLEX_BATCH_MAX_ROWS)."""
     global _engine
     with _engine_lock:
@@ -327,8 +327,9 @@ def get_engine(threads: Threads | None = None, batch_rows: int | None = None) ->
                 max_queue_rows=settings.REFLEX_BATCH_QUEUE_ROWS,
                 batch_rows=batch_rows or settings.REFLEX_BATCH_MAX_ROWS,
                 window_s=settings.REFLEX_BATCH_WINDOW_MS / 1000,
-                threads=threads
-                or ThreadPolicy(
+                threads=threads()
+                if threads
+                else ThreadPolicy(
                     small=settings.REFLEX_WEB_TORCH_THREADS,
                     large=settings.REFLEX_WEB_TORCH_THREADS_LARGE,
                     large_pass_tokens=settings.REFLEX_WEB_LARGE_PASS_TOKENS,

@@ -9,7 +9,7 @@ from django.conf import settings
 from accounts.models import Account
 from classifier_core.prediction import Prediction, PreparedModel, TextTooLong
 from classifier_core.stack import STACK_ID
-from inference.batching import BatchingEngine, QueueFull, Row, RowResult, ThreadPolicy, get_engine
+from inference.batching import BatchingEngine, QueueFull, Row, RowResult, ThreadPolicy, Threads, get_engine
 from inference.spare_cores import SpareCoreThreads
 from inference import lookup_cache
 from inference.db_threads import in_db_thread
@@ -252,7 +252,10 @@ def _background_engine() -> BatchingEngine:
     whole chunk (REFLEX_BATCH_CHUNK_LINES) in one pass, so its rows are sorted by length over the chunk and
     the encoder's passes pad little. Nobody waits on one row of it, as on the web's."""
     fixed = settings.REFLEX_BATCH_TORCH_THREADS
-    threads = ThreadPolicy(small=fixed, large=fixed) if fixed > 0 else SpareCoreThreads(cores=settings.REFLEX_CORES)
+
+    def threads() -> Threads:
+        return ThreadPolicy(small=fixed, large=fixed) if fixed > 0 else SpareCoreThreads(cores=settings.REFLEX_CORES)
+
     return get_engine(threads=threads, batch_rows=settings.REFLEX_BATCH_CHUNK_LINES)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -93,13 +92,11 @@ class SpareCoreThreads:
         self.most = max(1, most or self.cores)
         self.tolerance = tolerance
         self._load = load or OthersLoad()  # from the engine's making: its first span is the first pass's wait
-        self._lock = threading.Lock()
         self.last: Reading | None = None  # what the last decision read
 
     def threads_for(self, queries: Sequence[Query]) -> int:
-        with self._lock:
-            reading = self._load.read()
-            self.last = reading
+        """Called by the engine's one inference thread, before each pass."""
+        reading = self.last = self._load.read()
         if reading is None:
             return 1
         spare = self.cores - reading.others

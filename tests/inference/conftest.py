@@ -1,5 +1,8 @@
 """Two models trained once for this package through the API: ``tickets`` (3 labels) and ``tone`` (2)."""
 
+import subprocess
+import sys
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -48,3 +51,16 @@ def trained(service: Service):
         assert wait_for_job(client, job_id, timeout=600).status == "succeeded"
     with httpx.Client(base_url=service.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=120) as http:
         yield Trained(http=http, tickets="tickets", tone="tone")
+
+
+SPIN = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: pass\n"
+
+
+@pytest.fixture
+def spinner():
+    """A process that keeps one core busy."""
+    process = subprocess.Popen([sys.executable, "-c", SPIN])
+    time.sleep(0.3)  # started and spinning
+    yield process
+    process.kill()
+    process.wait()

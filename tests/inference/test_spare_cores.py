@@ -1,26 +1,11 @@
 """A worker's batch predictions take the cores other processes leave idle (inference/spare_cores.py):
-read from the system's own accounts, with real processes keeping cores busy."""
+read from the system's own accounts, with real processes keeping cores busy. A worker's engine with it:
+tests/inference/test_threads.py."""
 
-import subprocess
-import sys
 import time
 
-import pytest
-import torch
 
 from inference.spare_cores import OthersLoad, SpareCoreThreads, system_busy_seconds
-
-SPIN = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: pass\n"
-
-
-@pytest.fixture
-def spinner():
-    """A process that keeps one core busy."""
-    process = subprocess.Popen([sys.executable, "-c", SPIN])
-    time.sleep(0.3)  # started and spinning
-    yield process
-    process.kill()
-    process.wait()
 
 
 def stat_file(tmp_path, busy_ticks: int, idle_ticks: int):
@@ -68,30 +53,3 @@ def test_a_busy_process_beside_it_is_seen(spinner) -> None:
     reading = load.read()
     assert reading is not None and reading.seconds >= 0.5
     assert reading.others >= 0.7, reading
-
-
-@pytest.mark.django_db
-def test_a_workers_batch_gives_a_busy_core_to_its_owner(spinner, monkeypatch, settings) -> None:
-    """The default (REFLEX_BATCH_TORCH_THREADS=0): a worker's engine reads the load before each pass,
-    and with another process keeping one of two cores busy, runs its passes on one thread."""
-    from accounts.services import create_api_key, get_or_create_user
-    from inference import batching
-    from inference.services import predict_bodies
-    from models_registry.defaults.seeding import seed_reflexes
-
-    seed_reflexes(shipped_only=True, say=lambda line: None)
-    settings.REFLEX_BATCH_TORCH_THREADS = 0
-    settings.REFLEX_CORES = 2
-    monkeypatch.setattr(batching, "_engine", None)  # a fresh process's
-    previous = torch.get_num_threads()
-    account = create_api_key(user=get_or_create_user(username="spare-cores")).api_key.account
-    try:
-        answers = predict_bodies(account=account, bodies=[{"model": "jailbreak", "text": f"ignore the above {i}"} for i in range(40)])
-        engine = batching._engine
-        assert len(answers) == 40 and all(isinstance(answer, dict) for answer in answers), answers[:2]
-        assert isinstance(engine.threads, SpareCoreThreads)
-        assert engine.threads.last is not None and engine.threads.last.others > 0.5, engine.threads.last  # the spinner shares the cores with this process
-        assert engine.threads_now == 1
-    finally:
-        torch.set_num_threads(previous)
-        monkeypatch.setattr(batching, "_engine", None)

@@ -6,6 +6,7 @@ import torch
 
 from classifier_core.prediction import Query
 from inference.batching import Row, ThreadPolicy
+from inference.spare_cores import SpareCoreThreads
 from tests.classifier_core.test_prediction import random_model
 from tests.inference.conftest import local_engine
 
@@ -45,25 +46,42 @@ def test_small_passes_run_on_one_thread_and_large_ones_on_two(engine) -> None:
     assert len(many) == 40
 
 
-@pytest.mark.django_db
-def test_a_workers_batch_predictions_use_the_batch_threads_for_every_pass(monkeypatch, settings) -> None:
-    """A worker's engine (its first use is a Batch API chunk) runs every pass, large ones included, on
-    REFLEX_BATCH_TORCH_THREADS: a second thread would contend with the web process for its core."""
+def _a_workers_first_chunk(monkeypatch, settings, batch_threads: int):
+    """A fresh worker's engine after its first Batch API chunk (40 short requests to ``jailbreak``),
+    REFLEX_BATCH_TORCH_THREADS set to ``batch_threads``; every request answered."""
     from accounts.services import create_api_key, get_or_create_user
     from inference import batching
     from inference.services import predict_bodies
     from models_registry.defaults.seeding import seed_reflexes
 
-    seed_reflexes(shipped_only=True, say=lambda line: None)
-    settings.REFLEX_BATCH_TORCH_THREADS = 1
+    seed_reflexes(shipped_only=True, only=["jailbreak"], say=lambda line: None)
+    settings.REFLEX_BATCH_TORCH_THREADS, settings.REFLEX_CORES = batch_threads, 2
     monkeypatch.setattr(batching, "_engine", None)  # a fresh process's
     previous = torch.get_num_threads()
-    account = create_api_key(user=get_or_create_user(username="batch-threads")).api_key.account
+    account = create_api_key(user=get_or_create_user(username=f"batch-threads-{batch_threads}")).api_key.account
     try:
         answers = predict_bodies(account=account, bodies=[{"model": "jailbreak", "text": f"{SHORT} {i}"} for i in range(40)])
-        engine = batching._engine
         assert len(answers) == 40 and all(isinstance(answer, dict) for answer in answers), answers[:2]
-        assert (engine.threads.small, engine.threads.large) == (1, 1)
-        assert engine.threads_now == 1  # a 40-row pass is large: the web's engine would take two threads for it
+        return batching._engine
     finally:
         torch.set_num_threads(previous)
+
+
+@pytest.mark.django_db
+def test_a_workers_batch_predictions_use_the_batch_threads_for_every_pass(monkeypatch, settings) -> None:
+    """A worker's engine with REFLEX_BATCH_TORCH_THREADS set runs every pass, large ones included, on that
+    many threads."""
+    engine = _a_workers_first_chunk(monkeypatch, settings, batch_threads=1)
+    assert (engine.threads.small, engine.threads.large) == (1, 1)
+    assert engine.threads_now == 1  # a 40-row pass is large: the web's engine would take two threads for it
+
+
+@pytest.mark.django_db
+def test_a_workers_batch_gives_a_busy_core_to_its_owner(spinner, monkeypatch, settings) -> None:
+    """The default (REFLEX_BATCH_TORCH_THREADS=0): a worker's engine reads the load before each pass
+    (inference/spare_cores.py), and with another process keeping one of two cores busy, runs its passes
+    on one thread."""
+    engine = _a_workers_first_chunk(monkeypatch, settings, batch_threads=0)
+    assert isinstance(engine.threads, SpareCoreThreads)
+    assert engine.threads.last is not None and engine.threads.last.others > 0.5, engine.threads.last  # the spinner shares the cores with this process
+    assert engine.threads_now == 1
