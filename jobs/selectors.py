@@ -8,7 +8,7 @@ from reflex_project.api.errors import InvalidRequest
 
 def get_job(*, account: Account, job_id: str) -> FineTuningJob:
     """Another account's job is indistinguishable from a missing one."""
-    job = FineTuningJob.objects.filter(account=account, pk=job_id).first()
+    job = FineTuningJob.objects.filter(account=account, pk=job_id).select_related("account").first()
     if job is None:
         raise JobNotFound(f"No fine-tuning job found with id {job_id!r}.", param="fine_tuning_job_id")
     return job
@@ -16,7 +16,7 @@ def get_job(*, account: Account, job_id: str) -> FineTuningJob:
 
 def list_jobs(*, account: Account, after: str | None, limit: int) -> tuple[list[FineTuningJob], bool]:
     """Newest first; ``after`` returns jobs created before that job. ``has_more`` is exact."""
-    jobs: QuerySet[FineTuningJob] = FineTuningJob.objects.filter(account=account).order_by("-created_at", "-id")
+    jobs: QuerySet[FineTuningJob] = FineTuningJob.objects.filter(account=account).select_related("account").order_by("-created_at", "-id")
     if after is not None:
         cursor = FineTuningJob.objects.filter(account=account, pk=after).values("created_at", "id").first()
         if cursor is None:

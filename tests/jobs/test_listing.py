@@ -1,6 +1,10 @@
 import httpx
 import openai
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from tests.api.inprocess import api_client, new_key, post_json
 from tests.api.test_errors import assert_error
 from tests.conftest import tiny_rows
 
@@ -41,3 +45,21 @@ def test_events_list_is_oldest_first_with_a_cursor(client: openai.OpenAI, http: 
     assert all(event.object == "fine_tuning.job.event" and event.id.startswith("ftevent-") for event in events)
     rest = http.get(f"/fine_tuning/jobs/{job_id}/events", params={"after": events[0].id}).json()
     assert [e["id"] for e in rest["data"]] == [e.id for e in events[1:]]
+
+
+@pytest.mark.django_db
+def test_a_list_costs_the_same_queries_however_many_jobs_it_holds():
+    """Each listed job names its organization: read with the job, not by one query per job."""
+    client = api_client(new_key())
+    counts = []
+    for _ in range(2):
+        assert post_json(client, "/v1/fine_tuning/jobs", {"training_data": tiny_rows()}).status_code == 200
+        with CaptureQueriesContext(connection) as queries:
+            listed = client.get("/v1/fine_tuning/jobs").json()["data"]
+        assert all(job["organization_id"].startswith("org-") for job in listed)
+        counts.append((len(listed), len(queries)))
+    assert [jobs for jobs, _ in counts] == [1, 2] and counts[0][1] == counts[1][1], counts
+    job_id = listed[0]["id"]
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(f"/v1/fine_tuning/jobs/{job_id}").status_code == 200
+    assert len(one) <= counts[0][1], [query["sql"] for query in one]
