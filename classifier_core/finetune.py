@@ -63,7 +63,11 @@ class Recipe:
     budget_tokens_per_row: int = 42
     min_steps: int = 60  # small sets get more epochs (up to small_max_epochs) to reach this many steps
     small_max_epochs: int = 30
-    patience: int = 3
+    patience: int = 3  # epochs without a better validation loss before fine-tuning stops
+    # Better means lower by this much: on rows the encoder already separates, the loss falls to about
+    # zero in an epoch or two, and further "gains" of 1e-6 are float noise that decided whether a run
+    # went on for more epochs (the same job took 4 or 5 from one run to the next).
+    min_improvement: float = 1e-4
     warmup: int = 10  # steps
     # The time budget of a fit, counted from the start of training: fine-tuning plans its epochs to end
     # by then and stops at it (keeping the best state). Slower CPUs get fewer epochs, not a later model.
@@ -336,7 +340,7 @@ def optimise(
         loss_now = validation_loss(run, logits_now, valid_set)
         run.hooks.report(Progress(epoch, step, total, sum(epoch_losses) / len(epoch_losses), loss_now))
         running = []
-        if loss_now is None or best_loss is None or loss_now < best_loss:
+        if loss_now is None or best_loss is None or loss_now < best_loss - recipe.min_improvement:
             best_loss, best_logits, stale = loss_now, logits_now, 0
             best = {key: value.detach().clone() for key, value in params.items()}
         else:
