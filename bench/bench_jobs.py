@@ -5,7 +5,8 @@ asserts nothing.
 - admission latency: a slot frees (a running job is cancelled) → the next queued job is running
 - cancel latency: cancel request → the training child process has exited
 - capacity (a node sized by its cores, `REFLEX_TRAINING_SLOTS` unset): for 1, 3 and 6 jobs sent at once,
-  when each finished and how long each trained, against one at a time (the k-th job alone would have
+  when each finished and how long each trained (as the polling client saw it, and as the database
+  recorded it: ``started_at`` → ``finished_at``), against one at a time (the k-th job alone would have
   finished after k x one job's time); p50/p99 of short predictions, idle and while 3 jobs train
 
 `--rows N` sets the capacity part's jobs (500 rows each by default), `--alone N` how many runs of one job
@@ -87,6 +88,18 @@ def finish_times(clients: list[openai.OpenAI], job_ids: list[str], started: floa
     return {j: finished[j] - started for j in job_ids}, {j: finished[j] - first_running[j] for j in job_ids}
 
 
+def server_times(service: Service, job_ids: list[str]) -> dict[str, float]:
+    """Each job's last run as the database recorded it (``started_at`` → ``finished_at``, seconds): what
+    the client's polling sees, less the polling."""
+    code = (
+        "from jobs.models import FineTuningJob\n"
+        f"for job in FineTuningJob.objects.filter(id__in={job_ids!r}):\n"
+        "    print('ran', job.id, (job.finished_at - job.started_at).total_seconds())"
+    )
+    lines = [line.split() for line in service.manage("shell", "-c", code).stdout.splitlines() if line.startswith("ran ")]
+    return {job_id: float(seconds) for _, job_id, seconds in lines}
+
+
 def predict_latencies(http: httpx.Client, seconds: float, until=None) -> list[float]:
     """Short predictions one after another for ``seconds`` (or until ``until()`` is true)."""
     latencies = []
@@ -127,16 +140,20 @@ def capacity(rows_per_job: int, alone_runs: int) -> None:
         print(f"first run of the node (starts its fork server): {time.monotonic() - first:.1f} s")
         # The same job alone varies by a fifth from run to run on 2 cores, so "alone" is several runs: each
         # job below is compared with their median and with the slowest of them.
-        alone, alone_ran = [], []
+        alone, alone_ran, alone_ids = [], [], []
         for _ in range(alone_runs):
             started = time.monotonic()
-            done, ran = finish_times(clients[:1], [create(clients[0], data)], started, timeout=1800)
+            alone_ids.append(create(clients[0], data))
+            done, ran = finish_times(clients[:1], alone_ids[-1:], started, timeout=1800)
             alone += done.values()
             alone_ran += ran.values()
         one, ran_alone, slowest_alone = statistics.median(alone), statistics.median(alone_ran), max(alone_ran)
+        alone_server = list(server_times(service, alone_ids).values())
+        server_alone = statistics.median(alone_server)
         print(
             f"one job alone: median {one:.1f} s (create → succeeded; {' '.join(f'{value:.1f}' for value in alone)}), "
-            f"trained {ran_alone:.1f} s (slowest {slowest_alone:.1f}), {rows_per_job} rows"
+            f"trained {ran_alone:.1f} s (slowest {slowest_alone:.1f}; as recorded: {' '.join(f'{value:.1f}' for value in alone_server)}), "
+            f"{rows_per_job} rows"
         )
         for count in (1, 3, 6):
             started = time.monotonic()
@@ -154,6 +171,12 @@ def capacity(rows_per_job: int, alone_runs: int) -> None:
             print(
                 f"{'':>10} each trained (s):   {trained}   "
                 f"(slowest {slowest / ran_alone - 1:+.0%} against alone's median, {slowest / slowest_alone - 1:+.0%} against alone's slowest)"
+            )
+            recorded = server_times(service, job_ids)
+            print(
+                f"{'':>10} as recorded (s):    {'  '.join(f'{recorded[j]:6.1f}' for j in order)}   "
+                f"(slowest {max(recorded.values()) / server_alone - 1:+.0%} against alone's median, "
+                f"{max(recorded.values()) / max(alone_server) - 1:+.0%} against alone's slowest)"
             )
         with httpx.Client(base_url=service.api_url, headers={"Authorization": f"Bearer {keys[0]}"}, timeout=60) as http:
             predict_latencies(http, 3)  # warm
