@@ -31,7 +31,6 @@ from files.errors import FileTooLarge
 from files.models import FilePurpose, StoredFile
 from files.selectors import iter_lines
 from files.services import create_file
-from inference.services import predict_bodies
 from reflex_project.api.errors import ApiError, InvalidRequest
 
 logger = logging.getLogger(__name__)
@@ -230,6 +229,10 @@ def _chunks(file_id: str, *, skip: int) -> Iterator[list[BatchLine]]:
 def _answer(batch_id: str, token: str) -> str:
     """Answers the requests not answered yet; the status to finalize with (``expired`` is written by
     ``_finalize``, so a run that dies before it leaves a batch that resumes and expires then)."""
+    # Imported here: it loads torch, and a node's main process imports this module for its upkeep
+    # (``resume_stale_batches``) but never answers a batch; the worker that does loads torch then.
+    from inference.services import predict_bodies
+
     batch = Batch.objects.select_related("account").get(pk=batch_id)
     stored = _stored_bytes(batch_id)
     for chunk in _chunks(batch.input_file_id, skip=batch.lines_done):

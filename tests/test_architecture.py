@@ -67,3 +67,23 @@ def test_processes_start_without_what_they_do_not_use() -> None:
     result = subprocess.run([sys.executable, "-c", STARTUP], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[] []"
+
+
+COMMAND = """
+import sys
+from django.core.management import execute_from_command_line
+execute_from_command_line(["manage.py", *sys.argv[1:]])
+print("torch" in sys.modules)
+"""
+
+
+def test_a_command_that_never_predicts_starts_without_torch() -> None:
+    """Django's system checks import the URLconf, and with it torch: 2 s of CPU and 250 MB in each of a
+    worker node's processes and in every key `make run` or a test prints. Such commands skip them (`make
+    run` checks once, as it migrates); a node's own processes are checked in tests/jobs/test_worker_nodes.py."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "reflex_project.settings_test"}
+    result = subprocess.run(
+        [sys.executable, "-c", COMMAND, "create_api_key", "--stdin"], cwd=ROOT, env=env, input="", capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"

@@ -104,6 +104,14 @@ def command_line(pid: int) -> str:
         return "?"
 
 
+def loads_torch(pid: int) -> bool:
+    """Whether the process has torch's library mapped (it imported torch)."""
+    try:
+        return "libtorch_cpu" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
 def kill_quietly(pids: set[int], sig: int) -> None:
     for pid in pids:
         try:

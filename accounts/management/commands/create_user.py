@@ -14,6 +14,9 @@ class Command(BaseCommand):
         "create_api_key). Without --password a random one is generated; the password is printed alone "
         "on the last line."
     )
+    # Django's system checks import the URLconf, and with it torch (the predict views): 2 s of CPU and 250 MB
+    # in a process that never predicts. `make run` checks once, as it migrates (reflex_project/prepare.py).
+    requires_system_checks: list = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("username")

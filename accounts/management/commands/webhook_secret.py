@@ -6,6 +6,9 @@ from accounts.services import get_or_create_account, get_or_create_webhook_secre
 
 class Command(BaseCommand):
     help = "Print a user's webhook signing secret (whsec_...), created if needed; --rotate replaces it."
+    # Django's system checks import the URLconf, and with it torch (the predict views): 2 s of CPU and 250 MB
+    # in a process that never predicts. `make run` checks once, as it migrates (reflex_project/prepare.py).
+    requires_system_checks: list = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--user", required=True, help="username of an existing user")
