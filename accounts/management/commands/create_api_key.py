@@ -1,15 +1,13 @@
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.services import IssuedKey, create_api_key, get_or_create_user, replace_api_key
+from reflex_project.commands import CommandWithoutChecks
 
 
-class Command(BaseCommand):
+class Command(CommandWithoutChecks):
     help = "Create an API key for a user (created if needed). The key is printed alone on the last line."
-    # Django's system checks import the URLconf, and with it torch (the predict views): 2 s of CPU and 250 MB
-    # in a process that never predicts. `make run` checks once, as it migrates (reflex_project/prepare.py).
-    requires_system_checks: list = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--user", help="username; created when it does not exist")

@@ -1,22 +1,20 @@
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from accounts.services import get_or_create_account
 from accounts.staff import STAFF_GROUP, get_or_create_staff_group
+from reflex_project.commands import CommandWithoutChecks
 
 
-class Command(BaseCommand):
+class Command(CommandWithoutChecks):
     help = (
         "Create a dashboard user (or set a new password for an existing one, e.g. a user created by "
         "create_api_key). Without --password a random one is generated; the password is printed alone "
         "on the last line."
     )
-    # Django's system checks import the URLconf, and with it torch (the predict views): 2 s of CPU and 250 MB
-    # in a process that never predicts. `make run` checks once, as it migrates (reflex_project/prepare.py).
-    requires_system_checks: list = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("username")

@@ -1,14 +1,12 @@
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.services import get_or_create_account, get_or_create_webhook_secret, rotate_webhook_secret
+from reflex_project.commands import CommandWithoutChecks
 
 
-class Command(BaseCommand):
+class Command(CommandWithoutChecks):
     help = "Print a user's webhook signing secret (whsec_...), created if needed; --rotate replaces it."
-    # Django's system checks import the URLconf, and with it torch (the predict views): 2 s of CPU and 250 MB
-    # in a process that never predicts. `make run` checks once, as it migrates (reflex_project/prepare.py).
-    requires_system_checks: list = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--user", required=True, help="username of an existing user")

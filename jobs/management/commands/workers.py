@@ -1,17 +1,14 @@
 import json
 
-from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from jobs.models import WorkerNode
 from jobs.worker_node import node_state, running_jobs_by_node
+from reflex_project.commands import CommandWithoutChecks
 
 
-class Command(BaseCommand):
+class Command(CommandWithoutChecks):
     help = "List the worker nodes: name, state, role and clusters, host, pid, last heartbeat, running jobs."
-    # Django's system checks import the URLconf, and with it torch (the predict views): 2 s of CPU and 250 MB
-    # in a process that never predicts. `make run` checks once, as it migrates (reflex_project/prepare.py).
-    requires_system_checks: list = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--json", action="store_true", help="one JSON object per node")
