@@ -3,8 +3,8 @@
 State keys (plain tensors): ``layers.<i>.<linear>.lora_A`` (rank x in), ``layers.<i>.<linear>.lora_B``
 (out x rank), ``head.weight`` (labels x hidden), ``head.bias``, and optionally ``head.trunk_weight``
 (labels x hidden): a two-depth head, which also reads the pooled trunk states the adapted layers start
-from (the pooled-feature head is fitted so: the top layers' pool and a middle layer's pool each carry
-what the other lost). The same forward serves training (tensors are leaf parameters) and prediction
+from, always scaled to unit length (the pooled-feature head is fitted so, and a fine-tuned head may
+take a trunk term: the top layers' pool and a middle layer's pool each carry what the other lost). The same forward serves training (tensors are leaf parameters) and prediction
 (inference mode).
 """
 
@@ -105,6 +105,12 @@ def pooled(hidden: torch.Tensor, mask: torch.Tensor, config: dict) -> torch.Tens
     return torch.nn.functional.normalize(result, dim=-1) if config.get("normalize") else result
 
 
+def trunk_pooled(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """A two-depth head's second input: the trunk states' mean over real tokens at unit length, whether
+    or not the head's top pool is scaled (a fine-tuned head reads its top pool as it is)."""
+    return torch.nn.functional.normalize(pool(hidden, mask), dim=-1)
+
+
 def two_depth(state: dict[str, torch.Tensor]) -> bool:
     return TRUNK_HEAD_WEIGHT in state
 
@@ -125,5 +131,5 @@ def logits(
     config: dict,
     dropout: float = 0.0,
 ) -> torch.Tensor:
-    trunk = pooled(hidden, mask, config) if two_depth(state) else None
+    trunk = trunk_pooled(hidden, mask) if two_depth(state) else None
     return head(features(encoder, hidden, mask, state, config, dropout), state, trunk)

@@ -8,7 +8,7 @@ The archive is a zip holding one folder named for the model::
     <name>/adapter/adapter_config.json        the LoRA in peft's format: ``PeftModel.from_pretrained`` loads it
     <name>/adapter/adapter_model.safetensors
     <name>/head.safetensors                   the linear head (``weight`` labels x hidden, ``bias``; a two-depth head also
-                                              ``trunk_weight`` over layer ``trunk_head_depth``'s pooled output)
+                                              ``trunk_weight`` over layer ``trunk_head_depth``'s pooled output at unit length)
     <name>/lexical.safetensors                the lexical expert, when the model has one (no pickle)
 
 The base encoder's weights are not in it: ``predict.py`` loads them by name. The bytes depend only on
@@ -160,7 +160,7 @@ label with its `score` and `selected`), and `windows`. From Python:
   blend of the experts.
 - `adapter/`: the LoRA adapter in peft's format (`PeftModel.from_pretrained(AutoModel.from_pretrained(encoder), "adapter")`).
 - `head.safetensors`: the linear head over the mean-pooled output{" (scaled to unit length)" if info["normalize"] else ""}{
-        "" if info["trunk_head_depth"] is None else f", plus `trunk_weight` over the same pool of hidden layer {info['trunk_head_depth']}"
+        "" if info["trunk_head_depth"] is None else f", plus `trunk_weight` over hidden layer {info['trunk_head_depth']}'s pool at unit length"
     }.
 {lexical_line}"""
 

@@ -137,15 +137,17 @@ class Reflex:
             logits = torch.nn.functional.linear(self.pooled(output.last_hidden_state, mask), self.head_weight, self.head_bias)
             if self.trunk is not None:
                 depth, weight = self.trunk
-                logits = logits + torch.nn.functional.linear(self.pooled(output.hidden_states[depth], mask), weight)
+                trunk = torch.nn.functional.normalize(self.pooled(output.hidden_states[depth], mask, unit=False), dim=-1)
+                logits = logits + torch.nn.functional.linear(trunk, weight)
             out.append(logits.cpu().numpy())
         return np.concatenate(out)
 
-    def pooled(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The mean over real tokens, scaled to unit length when the head was fitted so."""
+    def pooled(self, hidden: torch.Tensor, mask: torch.Tensor, unit: bool | None = None) -> torch.Tensor:
+        """The mean over real tokens, scaled to unit length when the head was fitted so (``unit``: the
+        top pool as ``normalize`` says; the trunk pool of a two-depth head always is)."""
         weights = mask.unsqueeze(-1).float()
         pooled = (hidden.float() * weights).sum(1) / weights.sum(1).clamp(min=1.0)
-        return torch.nn.functional.normalize(pooled, dim=-1) if self.facts["normalize"] else pooled
+        return torch.nn.functional.normalize(pooled, dim=-1) if (self.facts["normalize"] if unit is None else unit) else pooled
 
     def predict(self, texts: list[str]) -> list[dict]:
         if not texts:

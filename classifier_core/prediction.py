@@ -308,7 +308,7 @@ class Predictor:
                 top = x
                 for index, weights in merged.items():
                     top = encoder.layer(index, top, m, weights=weights)
-                trunk = adapter.pooled(x, m, models[0].config) if adapter.two_depth(models[0].state) else None
+                trunk = adapter.trunk_pooled(x, m) if adapter.two_depth(models[0].state) else None
                 logits = adapter.head(adapter.pooled(top, m, models[0].config), models[0].state, trunk)
             offsets = [0]
         else:
@@ -325,7 +325,7 @@ class Predictor:
             rows_normalized = stack.normalize.index_select(0, torch.tensor(which, device=device)).unsqueeze(1) if stack.normalize.any() else None
             logits = torch.nn.functional.linear(stack.pooled(top, m, rows_normalized), stack.head_weight, stack.head_bias)
             if stack.trunk_head_weight is not None:  # two-depth heads also read the layers' input
-                logits = logits + torch.nn.functional.linear(stack.pooled(x, m, rows_normalized), stack.trunk_head_weight)
+                logits = logits + torch.nn.functional.linear(adapter.trunk_pooled(x, m), stack.trunk_head_weight)
             offsets = stack.label_offsets
         values = logits.float().cpu().numpy()
         for p, pair in enumerate(pairs):

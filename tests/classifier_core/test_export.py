@@ -103,15 +103,32 @@ def _two_depth_model():
     return model
 
 
+def _with_trunk_term(model):
+    """``model`` (fine-tuned: its top pool unscaled) with a trunk term, as a fine-tuned expert with a
+    share from the trunk head is served: the trunk pool at unit length, the top pool as it was."""
+    import dataclasses
+
+    import torch
+
+    from classifier_core import adapter
+
+    assert not model.config.get("normalize") and not adapter.two_depth(model.state)
+    weight = torch.randn(model.state[adapter.HEAD_WEIGHT].shape, generator=torch.Generator().manual_seed(5)) * 2
+    return dataclasses.replace(model, state={**model.state, adapter.TRUNK_HEAD_WEIGHT: weight})
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> dict[str, tuple]:
     """name -> (model, its predict.py's answers to TEXTS, its reflex.json), for two shipped defaults
     (multi-label with thresholds and the encoder given as a folder; single-label with three adapted
-    layers and the encoder found through its PyPI package) and a two-depth head (unit-length pooling)."""
+    layers and the encoder found through its PyPI package) and two two-depth heads (a pooled-feature
+    head, unit-length pools; a fine-tuned head with a trunk term)."""
+    jailbreak = from_bytes((ARTIFACTS / "jailbreak.bin").read_bytes())
     models = {
         "domain": (from_bytes((ARTIFACTS / "domain.bin").read_bytes()), True),
-        "jailbreak": (from_bytes((ARTIFACTS / "jailbreak.bin").read_bytes()), False),
+        "jailbreak": (jailbreak, False),
         "topics": (_two_depth_model(), False),
+        "jailbreak-trunk": (_with_trunk_term(jailbreak), False),
     }
     runs, folders = [], {}
     for name, (model, encoder_flag) in models.items():
@@ -143,10 +160,14 @@ def test_exported_predict_py_scores_as_the_service_does(predictor, exported, nam
     assert_scores_as_served(predictor, model, answers)
 
 
-def test_an_exported_two_depth_head_scores_as_the_service_does(predictor, exported) -> None:
-    model, answers, facts = exported["topics"]
+@pytest.mark.parametrize("name", ["topics", "jailbreak-trunk"])
+def test_an_exported_two_depth_head_scores_as_the_service_does(predictor, exported, name: str) -> None:
+    model, answers, facts = exported[name]
     assert_scores_as_served(predictor, model, answers)
     assert facts["trunk_head_depth"] == predictor.encoder.num_layers - model.config["k"]
+    assert facts["normalize"] is (name == "topics")
+    without = exported["jailbreak"][1]
+    assert name != "jailbreak-trunk" or max(abs(a["classes"][0]["score"] - b["classes"][0]["score"]) for a, b in zip(answers, without)) > 1e-2
 
 
 def assert_scores_as_served(predictor, model, exported: list[dict]) -> None:

@@ -119,9 +119,10 @@ def test_evaluate_without_examples_gives_none(single_model, multi_model) -> None
     assert set(evaluate(multi_model, []).values()) == {None}
 
 
-def random_model(encoder, *, k: int, labels: list[str], seed: int, rank: int = 8, two_depth: bool = False):
+def random_model(encoder, *, k: int, labels: list[str], seed: int, rank: int = 8, two_depth: bool = False, normalize: bool = True):
     """A model of any adapter depth with every weight random (B non-zero), as if trained; a two-depth
-    head (reading unit-length pools, as the pooled-feature head does) when asked."""
+    head when asked, whose top pool is at unit length as the pooled-feature head's is (``normalize``)
+    or as it comes, as a fine-tuned head's with a trunk term."""
     from classifier_core import adapter
     from classifier_core.artifact import TrainedModel
     from classifier_core.data import SINGLE_LABEL
@@ -132,8 +133,10 @@ def random_model(encoder, *, k: int, labels: list[str], seed: int, rank: int = 8
     state = adapter.init_state(encoder, config, len(labels), generator)
     if two_depth:
         state[adapter.TRUNK_HEAD_WEIGHT] = state[adapter.HEAD_WEIGHT].clone()
-        config = {**config, "normalize": True}
+        config = {**config, "normalize": normalize}
     state = {key: torch.randn(value.shape, generator=generator) * (3.0 if key.startswith("head.") and two_depth else 0.05) for key, value in state.items()}
+    if two_depth and not normalize:  # an unscaled top pool is some ten times longer than a unit one
+        state[adapter.HEAD_WEIGHT] = state[adapter.HEAD_WEIGHT] / 30
     return TrainedModel(labels=labels, mode=SINGLE_LABEL, stack=STACK_ID, state=state, config=config, thresholds=None)
 
 
@@ -251,20 +254,26 @@ def test_auto_trunk_precision_is_bfloat16_only_on_a_cpu_with_native_bfloat16() -
     assert serving_trunk_dtype("auto", "cpu") == ("bfloat16" if native else "float32")
 
 
-def test_a_two_depth_head_reads_the_trunk_pool_on_every_path(predictor, encoder) -> None:
-    """A two-depth head's logits are its top-pool term plus its trunk-pool term, alone, stacked with
-    one-depth models and merged once hot; without its trunk weight it answers differently."""
+@pytest.mark.parametrize("normalize", [True, False], ids=["pooled-feature head", "fine-tuned head with a trunk term"])
+def test_a_two_depth_head_reads_the_trunk_pool_on_every_path(predictor, encoder, normalize: bool) -> None:
+    """A two-depth head's logits are its top-pool term (at unit length or not, as the model says) plus
+    its term over the trunk's pool at unit length, alone, stacked with one-depth models and merged once
+    hot; without its trunk weight it answers differently."""
     from classifier_core import adapter
 
-    trained = random_model(encoder, k=2, labels=["a", "b", "c"], seed=40, two_depth=True)
+    trained = random_model(encoder, k=2, labels=["a", "b", "c"], seed=40, two_depth=True, normalize=normalize)
     model = predictor.prepare(trained)
     one_depth = {key: value for key, value in trained.state.items() if key != adapter.TRUNK_HEAD_WEIGHT}
     without = predictor.prepare(type(trained)(**{**trained.__dict__, "state": one_depth}))
-    others = [predictor.prepare(random_model(encoder, k=2, labels=["x", "y"], seed=41 + n)) for n in range(2)]
+    others = [predictor.prepare(random_model(encoder, k=2, labels=["x", "y"], seed=41 + n, two_depth=n == 1, normalize=not normalize)) for n in range(2)]
     ids, mask = encoder.pad([encoder.windows(row, None)[0] for row in predictor.token_ids(TEXTS[:2])])
     with torch.inference_mode():
         trunk = encoder.trunk(ids, mask, encoder.num_layers - 2)
-        expected = torch.softmax(adapter.logits(encoder, trunk, mask, model.state, model.config), dim=-1)
+        top = adapter.features(encoder, trunk, mask, model.state, model.config)  # the top pool, as the model says
+        unit_trunk = torch.nn.functional.normalize(pool(trunk, mask), dim=-1)
+        state = model.state
+        logits = top @ state[adapter.HEAD_WEIGHT].T + state[adapter.HEAD_BIAS] + unit_trunk @ state[adapter.TRUNK_HEAD_WEIGHT].T
+        expected = torch.softmax(logits, dim=-1)
     alone = predictor.predict(model, TEXTS[:2])
     for row, prediction in zip(expected.tolist(), alone):
         assert max(abs(x - y) for x, y in zip(row, prediction.scores)) <= 2e-3  # padded differently: the trunk's precision
