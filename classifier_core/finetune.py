@@ -85,6 +85,10 @@ class Recipe:
     head_c: float = 0.1  # inverse L2 strength of the pooled-feature head (unit-length, centred, scaled features) on large sets
     head_cs: tuple[float, ...] = (0.0025, 0.025, 0.25)  # its candidates, chosen out of fold, up to fold_rows rows
     lexical_c: float = 10.0  # the same for the lexical expert (TF-IDF rows)
+    # A fine-tuned expert may take a share from a head over the trunk's pool (training.py), up to this
+    # many rows: above, fine-tuning has the rows to adapt on its own, and the head's fits come out of
+    # its budget (28 labels, 5,000 rows: 11 s).
+    trunk_head_max_rows: int = 1500
     few_rows_per_label: int = 20  # below this (the rarest label's rows): a fixed head strength, the encoder's share at least
     few_rows_encoder_share: float = 0.8
     few_rows_head_c: float = 0.0025  # strong: about C = 1 on the unit-length features before scaling

@@ -10,7 +10,9 @@
    layers and a head) on all rows but a validation split, which drives early stopping and is where
    it is compared with the pooled-feature head. Its epochs are planned to end within the fit's time
    budget (``Recipe.budget``), whatever the CPU. Large cold starts (``Recipe.deep_min_rows``) try one
-   more adapted layer and keep it only when every planned epoch fits (docs/decisions/0017).
+   more adapted layer and keep it only when every planned epoch fits (docs/decisions/0017). Its head's
+   logits may be mixed with a regularised head over the trunk's pool (the states the fine-tuned
+   layers start from), the share judged with the rest (docs/decisions/0019).
 4. The encoder expert with the lower calibrated out-of-fold loss is kept; the blend weight with the
    lexical expert and the temperature are chosen on the same out-of-fold predictions
    (``blending.py``); multi-label thresholds are tuned on the calibrated scores.
@@ -55,6 +57,9 @@ from .lexical import LexicalModel, LexicalRows, fit_rows, is_lexical_key, vector
 
 Fitted = TypeVar("Fitted")  # what cross_fit fits per fold: a lexical model, a head
 
+# The trunk head's candidate shares of a fine-tuned expert's logits (0: its own head alone).
+TRUNK_SHARES = tuple(round(0.1 * i, 1) for i in range(10))
+
 __all__ = ["RECIPE", "Progress", "Recipe", "TrainingCancelled", "TrainingSpec", "train"]
 
 
@@ -70,6 +75,15 @@ class TrainingSpec:
 
 
 @dataclass
+class TrunkTerm:
+    """A logistic-regression head over the unit-length trunk pool, the states a fine-tuned expert's
+    adapted layers start from: what that expert may add to its own head."""
+
+    head: LinearHead  # labels x hidden, fitted on every row
+    logits: np.ndarray  # on the expert's validation rows, from the same head fitted on the other rows
+
+
+@dataclass
 class Expert:
     """One encoder expert's served state and its out-of-fold logits on ``rows``."""
 
@@ -79,6 +93,31 @@ class Expert:
     rows: np.ndarray
     config: dict  # the adapter's shape (how many top layers it adapts)
     normalize: bool = False  # its head reads unit-length pooled features
+    trunk: TrunkTerm | None = None  # a trunk head it may be mixed with (``with_trunk``)
+    trunk_share: float = 0.0  # how much of its logits come from that head (folded into its state)
+
+    def with_trunk(self, share: float) -> Expert:
+        """This expert with ``share`` of its logits from the trunk head: ``(1 - share) x`` its own head's
+        plus ``share x`` the trunk head's, folded into one two-depth head (``head.trunk_weight``), so
+        serving reads one more pool and nothing else. Single-label scores are the softmax of the mix,
+        the two heads' probabilities multiplied, each to the power of its share."""
+        assert self.trunk is not None
+        if share == 0:
+            return self
+        head = self.trunk.head
+        weight, bias = self.state[adapter.HEAD_WEIGHT], self.state[adapter.HEAD_BIAS]
+        tensor = lambda array: torch.from_numpy(np.ascontiguousarray(array)).float().to(weight.device)  # noqa: E731
+        state = {
+            **self.state,
+            adapter.HEAD_WEIGHT: (1 - share) * weight.float(),
+            adapter.HEAD_BIAS: (1 - share) * bias.float() + share * tensor(head.bias),
+            adapter.TRUNK_HEAD_WEIGHT: share * tensor(head.weight),
+        }
+        logits = (1 - share) * self.logits + share * self.trunk.logits
+        return Expert(f"{self.name} with {share:.0%} from the trunk head", state, logits, self.rows, self.config, self.normalize, trunk_share=share)
+
+    def candidates(self) -> list[Expert]:
+        return [self] if self.trunk is None else [self.with_trunk(share) for share in TRUNK_SHARES]
 
 
 def train(
@@ -171,7 +210,8 @@ class Training:
             if self.adapter_run.out_of_time():
                 hooks.say("no time left in the budget to fine-tune the encoder")
             else:
-                experts.append(self.fine_tuned(start, data))
+                trunk_pools = features[:, -self.encoder.hidden_size :] if n <= self.recipe.trunk_head_max_rows else None
+                experts.append(self.fine_tuned(start, data, trunk_pools, c))
         chosen, blend, rows = self.choose(experts, lexical_oof, encoder_share_at_least=self.minimum_encoder_share())
         raw = combine(blend, chosen.logits, lexical_oof[rows], multi=self.multi)
         probs = probabilities(raw, multi=self.multi)
@@ -230,6 +270,14 @@ class Training:
         assert best is not None
         return best[1], best[2]
 
+    def trunk_term(self, pools: np.ndarray, c: float, train_rows: np.ndarray, valid: np.ndarray) -> TrunkTerm:
+        """The trunk head a fine-tuned expert may mix in, over the unit-length trunk ``pools``, at the
+        pooled-feature head's strength ``c``: judged as the expert is (fitted on ``train_rows``,
+        predicting ``valid``), served fitted on every row. Two fits: cross-fitting it, or choosing
+        its strength again, cost a 77-label set of 500 rows 2 s."""
+        judged = fit_head(pools[train_rows], self.targets[train_rows], self, c)
+        return TrunkTerm(fit_head(pools, self.targets, self, c), judged.logits(pools[valid]))
+
     def fit_lexical_on(self, texts: LexicalRows, rows: np.ndarray) -> LexicalModel:
         return fit_rows(
             texts,
@@ -240,7 +288,10 @@ class Training:
             c=self.recipe.lexical_c,
         )
 
-    def fine_tuned(self, start: dict[str, torch.Tensor], data: CachedStates) -> Expert:
+    def fine_tuned(self, start: dict[str, torch.Tensor], data: CachedStates, trunk_pools: np.ndarray | None, c: float) -> Expert:
+        """The fine-tuned expert, judged on its validation split, with a trunk head to mix in when given
+        ``trunk_pools`` (the unit-length pools of the layer fine-tuning starts from); when fine-tuning
+        falls back to fewer layers, those pools are of the wrong layer and the trunk head is left out."""
         n = len(self.examples)
         size = min(self.recipe.max_valid_rows, max(8, round(n * self.recipe.valid_fraction)))
         # the validation split is a whole number of folds' worth of rows, taken fold by fold
@@ -248,6 +299,7 @@ class Training:
         valid = np.sort(order[:size])
         train_rows = np.setdiff1d(np.arange(n), valid)
         self.hooks.say(f"fine-tuning the encoder on {len(train_rows)} examples ({len(valid)} for validation)")
+        trunk = None if trunk_pools is None else self.trunk_term(trunk_pools, c, train_rows, valid)  # before: within the time budget
         run = self.adapter_run
         try:
             state, logits = optimise(run, start, data.subset(train_rows.tolist()), data.subset(valid.tolist()))
@@ -255,6 +307,7 @@ class Training:
             # the deeper adapter does not fit: the rows go on through the layer it would have adapted
             run = replace(run, config=self.shallow_config, whole_plan=False)
             self.hooks.say(f"fine-tuning the top {run.config['k']} layers instead of {self.adapter_run.config['k']}: {short}")
+            trunk = None
             depth = self.encoder.num_layers
             advance_rows(run, data, depth - self.adapter_run.config["k"], depth - run.config["k"])
             with torch.random.fork_rng(devices=[]):
@@ -262,7 +315,7 @@ class Training:
                 start = initial_state(run, None)
             state, logits = optimise(run, start, data.subset(train_rows.tolist()), data.subset(valid.tolist()))
         assert logits is not None  # the split has rows
-        return Expert("fine-tuned encoder", state, logits.cpu().numpy(), valid, run.config, normalize=bool(run.config.get("normalize")))
+        return Expert("fine-tuned encoder", state, logits.cpu().numpy(), valid, run.config, normalize=bool(run.config.get("normalize")), trunk=trunk)
 
     def label_weights(self) -> np.ndarray:
         counts = np.bincount(self.targets, minlength=len(self.spec.labels)).astype(float)
@@ -287,20 +340,29 @@ class Training:
 
     def choose(self, experts: list[Expert], lexical_oof: np.ndarray, *, encoder_share_at_least: float = 0.0) -> tuple[Expert, Blend, np.ndarray]:
         """The encoder expert and blend with the lowest calibrated loss on the rows all candidates were
-        judged on out of fold (the fine-tuned expert's validation split when there is one)."""
+        judged on out of fold (the fine-tuned expert's validation split when there is one). The
+        fine-tuned expert's share from the trunk head is chosen once that expert has won: the
+        pooled-feature head reads the trunk's pool too, alongside the top layers', and where it judged
+        better than the fine-tuned expert alone, a fine-tuned expert mostly made of a trunk head did
+        worse on new rows (``jailbreak_classification``, 500 rows: 0.95 against 0.97-0.98)."""
         rows = experts[-1].rows
+        weights = None if self.row_weights is None else self.row_weights[rows]
         best = None
         for expert in experts:
             mine = np.searchsorted(expert.rows, rows)
-            weights = None if self.row_weights is None else self.row_weights[rows]
-            blend, loss = choose_blend(
-                expert.logits[mine], lexical_oof[rows], self.targets[rows], multi=self.multi, weights=weights, least=encoder_share_at_least
-            )
-            self.hooks.say(f"{expert.name}: out-of-fold loss {loss:.4f} ({blend.expert}) on {len(rows)} rows")
-            if best is None or loss < best[0]:
-                best = (loss, Expert(expert.name, expert.state, expert.logits[mine], rows, expert.config, expert.normalize), blend)
+            forms = []
+            for candidate in expert.candidates():
+                blend, loss = choose_blend(
+                    candidate.logits[mine], lexical_oof[rows], self.targets[rows], multi=self.multi, weights=weights, least=encoder_share_at_least
+                )
+                forms.append((loss, replace(candidate, logits=candidate.logits[mine], rows=rows, trunk=None), blend))
+            plain, mixed = forms[0], min(forms, key=lambda form: form[0])
+            line = f"{plain[1].name}: out-of-fold loss {plain[0]:.4f} ({plain[2].expert}) on {len(rows)} rows"
+            self.hooks.say(line if mixed is plain else f"{line}; with {mixed[1].trunk_share:.0%} from the trunk head {mixed[0]:.4f} ({mixed[2].expert})")
+            if best is None or plain[0] < best[0][0]:
+                best = (plain, mixed)
         assert best is not None
-        return best[1], best[2], rows
+        return best[1][1], best[1][2], rows
 
     def metrics(self, raw: np.ndarray, probs: np.ndarray, rows: np.ndarray, thresholds: list[float] | None, chosen: Expert, blend: Blend) -> dict:
         examples = [self.examples[i] for i in rows]

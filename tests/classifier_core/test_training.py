@@ -250,3 +250,92 @@ def test_smaller_sets_and_warm_starts_do_not_try_more_layers(encoder, single_mod
     assert single_model.config["k"] == 2
     warm = Training(dataclasses.replace(spec, base=single_model), rows, deep, Hooks(), encoder)
     assert not warm.deep and warm.adapter_run.config["k"] == 2
+
+
+def _fine_tuned_with_trunk(encoder, rows, trunk_logits, own_logits):
+    """A fine-tuned expert (random adapter and head, unscaled top pool) judged on every fifth row, with a
+    trunk term whose out-of-fold logits are ``trunk_logits`` (all rows)."""
+    import numpy as np
+
+    from classifier_core.training import Expert, LinearHead, TrunkTerm
+
+    generator = torch.Generator().manual_seed(7)
+    config = adapter.adapter_config(k=2, rank=8, alpha=16, window=encoder.window)
+    state = adapter.init_state(encoder, config, 2, generator)
+    state = {key: torch.randn(value.shape, generator=generator) * (0.5 if key.startswith("head.") else 0.05) for key, value in state.items()}
+    rng = np.random.default_rng(3)
+    head = LinearHead(rng.normal(size=(2, encoder.hidden_size)).astype(np.float32) * 3, np.array([0.2, -0.2], dtype=np.float32))
+    valid = np.arange(0, len(rows), 5)
+    return Expert("fine-tuned encoder", state, own_logits[valid], valid, config, normalize=False, trunk=TrunkTerm(head, trunk_logits[valid]))
+
+
+def test_a_fine_tuned_expert_is_served_with_its_trunk_share_folded_into_one_head(encoder) -> None:
+    """``(1 - share)`` of the fine-tuned head's logits plus ``share`` of the trunk head's (over the trunk
+    pool at unit length) become one two-depth head: what the predictor serves is that mix."""
+    import numpy as np
+
+    from classifier_core.artifact import TrainedModel
+    from classifier_core.encoder import pool
+    from classifier_core.prediction import Predictor
+
+    rows = topic_examples()[:20]
+    expert = _fine_tuned_with_trunk(encoder, rows, np.zeros((20, 2)), np.zeros((20, 2)))
+    mixed = expert.with_trunk(0.4)
+    assert adapter.two_depth(mixed.state) and not adapter.two_depth(expert.state) and mixed.normalize is False
+
+    def served(state):
+        model = TrainedModel(["sports", "cooking"], SINGLE_LABEL, STACK_ID, state, {**expert.config, "normalize": False}, None)
+        predictor = Predictor(encoder)
+        return np.array([p.scores for p in predictor.predict(predictor.prepare(from_bytes(to_bytes(model))), [row.text for row in rows])])
+
+    texts = [row.text for row in rows]
+    ids, mask = encoder.pad([encoder.first_window(ids) for ids in encoder.token_ids(texts)])
+    with torch.inference_mode():
+        unit_trunk = torch.nn.functional.normalize(pool(encoder.trunk(ids, mask, encoder.num_layers - 2), mask), dim=-1).numpy()
+    own = np.log(served(expert.state))  # the fine-tuned head's logits, less a constant per row
+    trunk = expert.trunk.head.logits(unit_trunk)
+    expected = np.exp(0.6 * own + 0.4 * trunk)
+    expected /= expected.sum(1, keepdims=True)
+    assert np.abs(served(mixed.state) - expected).max() <= 1e-3
+    assert np.abs(served(mixed.state) - served(expert.state)).max() > 1e-2
+    assert expert.with_trunk(0.0) is expert
+
+
+def test_the_trunk_share_is_judged_out_of_fold_once_the_fine_tuned_expert_wins(encoder) -> None:
+    """The fine-tuned expert's forms are its trunk shares; once it judges better than the pooled-feature
+    head, its form with the lowest calibrated loss on the validation rows is kept: none when the trunk
+    head only adds noise. Where the pooled-feature head is better, no trunk share overturns that."""
+    import numpy as np
+
+    from classifier_core.finetune import RECIPE, Hooks
+    from classifier_core.training import Expert, Training
+
+    rows = topic_examples()[:60]
+    training = Training(TrainingSpec(labels=["sports", "cooking"], mode=SINGLE_LABEL, seed=0, device="cpu"), rows, RECIPE, Hooks(None, None, None), encoder)
+    training.targets = np.array([0 if row.labels == ("sports",) else 1 for row in rows])
+    training.row_weights = training.sample_weights()
+    rng = np.random.default_rng(0)
+    truth = np.eye(2)[training.targets] * 4 - 2
+    noise = lambda: rng.normal(size=(60, 2)) * 2  # noqa: E731
+    half_right = np.where(rng.random((60, 1)) < 0.7, truth, -truth)
+    pooled = Expert("pooled-feature head", {}, noise(), np.arange(60), {}, normalize=True)
+
+    messages: list[str] = []
+    training.hooks = Hooks(None, None, messages.append)
+    helped = _fine_tuned_with_trunk(encoder, rows, truth + noise() * 0.3, half_right)
+    chosen, _, judged = training.choose([pooled, helped], noise())
+    assert chosen.name.startswith("fine-tuned encoder with") and chosen.trunk_share > 0 and adapter.two_depth(chosen.state)
+    assert list(judged) == list(helped.rows) and chosen.trunk is None
+    assert len(messages) == 2 and messages[1].startswith("fine-tuned encoder: out-of-fold loss ") and "from the trunk head" in messages[1]
+
+    unhelped = _fine_tuned_with_trunk(encoder, rows, noise() * 3, truth)
+    chosen, _, _ = training.choose([pooled, unhelped], noise())
+    assert chosen.name == "fine-tuned encoder" and not adapter.two_depth(chosen.state)
+
+    mostly_right = np.where(rng.random((60, 1)) < 0.9, truth, -truth)
+    better_pooled = Expert("pooled-feature head", {}, mostly_right, np.arange(60), {}, normalize=True)
+    messages.clear()
+    chosen, _, _ = training.choose([better_pooled, helped], noise())
+    assert chosen.name == "pooled-feature head"
+    losses = [float(word) for message in messages for word in message.replace("(", " ").split() if word.replace(".", "").isdigit() and "." in word]
+    assert losses[2] < losses[0] < losses[1], messages  # the trunk form judged best of all, the plain one worst
