@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 
@@ -337,5 +339,5 @@ def test_the_trunk_share_is_judged_out_of_fold_once_the_fine_tuned_expert_wins(e
     messages.clear()
     chosen, _, _ = training.choose([better_pooled, helped], noise())
     assert chosen.name == "pooled-feature head"
-    losses = [float(word) for message in messages for word in message.replace("(", " ").split() if word.replace(".", "").isdigit() and "." in word]
-    assert losses[2] < losses[0] < losses[1], messages  # the trunk form judged best of all, the plain one worst
+    pooled_loss, plain_loss, mixed_loss = (float(loss) for loss in re.findall(r"\d+\.\d{4}", " ".join(messages)))
+    assert mixed_loss < pooled_loss < plain_loss, messages  # the trunk form judged best of all, the plain one worst
