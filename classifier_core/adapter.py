@@ -4,8 +4,8 @@ State keys (plain tensors): ``layers.<i>.<linear>.lora_A`` (rank x in), ``layers
 (out x rank), ``head.weight`` (labels x hidden), ``head.bias``, and optionally ``head.trunk_weight``
 (labels x hidden): a two-depth head, which also reads the pooled trunk states the adapted layers start
 from, always scaled to unit length (the pooled-feature head is fitted so, and a fine-tuned head may
-take a trunk term: the top layers' pool and a middle layer's pool each carry what the other lost). The same forward serves training (tensors are leaf parameters) and prediction
-(inference mode).
+take a trunk term: the top layers' pool and a middle layer's pool each carry what the other lost).
+The same forward serves training (tensors are leaf parameters) and prediction (inference mode).
 """
 
 from __future__ import annotations

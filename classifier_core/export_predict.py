@@ -137,8 +137,7 @@ class Reflex:
             logits = torch.nn.functional.linear(self.pooled(output.last_hidden_state, mask), self.head_weight, self.head_bias)
             if self.trunk is not None:
                 depth, weight = self.trunk
-                trunk = torch.nn.functional.normalize(self.pooled(output.hidden_states[depth], mask, unit=False), dim=-1)
-                logits = logits + torch.nn.functional.linear(trunk, weight)
+                logits = logits + torch.nn.functional.linear(self.pooled(output.hidden_states[depth], mask, unit=True), weight)
             out.append(logits.cpu().numpy())
         return np.concatenate(out)
 

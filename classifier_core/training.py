@@ -106,12 +106,11 @@ class Expert:
             return self
         head = self.trunk.head
         weight, bias = self.state[adapter.HEAD_WEIGHT], self.state[adapter.HEAD_BIAS]
-        tensor = lambda array: torch.from_numpy(np.ascontiguousarray(array)).float().to(weight.device)  # noqa: E731
         state = {
             **self.state,
             adapter.HEAD_WEIGHT: (1 - share) * weight.float(),
-            adapter.HEAD_BIAS: (1 - share) * bias.float() + share * tensor(head.bias),
-            adapter.TRUNK_HEAD_WEIGHT: share * tensor(head.weight),
+            adapter.HEAD_BIAS: (1 - share) * bias.float() + share * as_tensor(head.bias, weight.device),
+            adapter.TRUNK_HEAD_WEIGHT: share * as_tensor(head.weight, weight.device),
         }
         logits = (1 - share) * self.logits + share * self.trunk.logits
         return Expert(f"{self.name} with {share:.0%} from the trunk head", state, logits, self.rows, self.config, self.normalize, trunk_share=share)
@@ -414,13 +413,17 @@ class LinearHead:
         """``state`` with this head (a two-depth head: ``head.weight`` and ``head.trunk_weight``)."""
         device = state[adapter.HEAD_WEIGHT].device
         hidden = state[adapter.HEAD_WEIGHT].shape[1]
-        tensor = lambda array: torch.from_numpy(np.ascontiguousarray(array)).float().to(device)  # noqa: E731
         return {
             **state,
-            adapter.HEAD_WEIGHT: tensor(self.weight[:, :hidden]),
-            adapter.TRUNK_HEAD_WEIGHT: tensor(self.weight[:, hidden:]),
-            adapter.HEAD_BIAS: tensor(self.bias),
+            adapter.HEAD_WEIGHT: as_tensor(self.weight[:, :hidden], device),
+            adapter.TRUNK_HEAD_WEIGHT: as_tensor(self.weight[:, hidden:], device),
+            adapter.HEAD_BIAS: as_tensor(self.bias, device),
         }
+
+
+def as_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A head's numpy weights as a float32 tensor of the state's device."""
+    return torch.from_numpy(np.ascontiguousarray(array)).float().to(device)
 
 
 def fit_head(features: np.ndarray, targets: np.ndarray, training: Training, c: float) -> LinearHead:

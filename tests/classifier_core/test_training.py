@@ -313,7 +313,10 @@ def test_the_trunk_share_is_judged_out_of_fold_once_the_fine_tuned_expert_wins(e
     from classifier_core.training import Expert, Training
 
     rows = topic_examples()[:60]
-    training = Training(TrainingSpec(labels=["sports", "cooking"], mode=SINGLE_LABEL, seed=0, device="cpu"), rows, RECIPE, Hooks(None, None, None), encoder)
+    messages: list[str] = []
+    training = Training(
+        TrainingSpec(labels=["sports", "cooking"], mode=SINGLE_LABEL, seed=0, device="cpu"), rows, RECIPE, Hooks(None, None, messages.append), encoder
+    )
     training.targets = np.array([0 if row.labels == ("sports",) else 1 for row in rows])
     training.row_weights = training.sample_weights()
     rng = np.random.default_rng(0)
@@ -322,8 +325,6 @@ def test_the_trunk_share_is_judged_out_of_fold_once_the_fine_tuned_expert_wins(e
     half_right = np.where(rng.random((60, 1)) < 0.7, truth, -truth)
     pooled = Expert("pooled-feature head", {}, noise(), np.arange(60), {}, normalize=True)
 
-    messages: list[str] = []
-    training.hooks = Hooks(None, None, messages.append)
     helped = _fine_tuned_with_trunk(encoder, rows, truth + noise() * 0.3, half_right)
     chosen, _, judged = training.choose([pooled, helped], noise())
     assert chosen.name.startswith("fine-tuned encoder with") and chosen.trunk_share > 0 and adapter.two_depth(chosen.state)
