@@ -108,7 +108,11 @@ def claim_job(*, job_id: str) -> Claim | None:
             # more, so the next wake dispatches it again rather than waiting out REDISPATCH_AFTER.
             FineTuningJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(dispatched_at=None)
         if oldest is None or slot is None:
-            return None
+            return None  # no slot: the next finish of this key wakes
+        if oldest != job_id:
+            # ... and with a slot, the next wake is now: else ``job_id`` waits for a finish or the next tick (a
+            # minute) beside a free slot, as when two workers take a key's first tasks in the other order.
+            wake_after_commit()
         token = secrets.token_hex(16)
         now = timezone.now()
         claimed = FineTuningJob.objects.filter(pk=oldest, status=JobStatus.QUEUED).update(
