@@ -134,19 +134,19 @@ class Reflex:
                 mask[i, : len(row)] = 1
             ids, mask = ids.to(self.device), mask.to(self.device)
             output = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=self.trunk is not None)
-            logits = torch.nn.functional.linear(self.pooled(output.last_hidden_state, mask), self.head_weight, self.head_bias)
+            logits = torch.nn.functional.linear(self.pooled(output.last_hidden_state, mask, unit=self.facts["normalize"]), self.head_weight, self.head_bias)
             if self.trunk is not None:
                 depth, weight = self.trunk
                 logits = logits + torch.nn.functional.linear(self.pooled(output.hidden_states[depth], mask, unit=True), weight)
             out.append(logits.cpu().numpy())
         return np.concatenate(out)
 
-    def pooled(self, hidden: torch.Tensor, mask: torch.Tensor, unit: bool | None = None) -> torch.Tensor:
-        """The mean over real tokens, scaled to unit length when the head was fitted so (``unit``: the
-        top pool as ``normalize`` says; the trunk pool of a two-depth head always is)."""
+    def pooled(self, hidden: torch.Tensor, mask: torch.Tensor, unit: bool) -> torch.Tensor:
+        """The mean over real tokens, scaled to unit length when ``unit`` (the top pool as the head was
+        fitted, ``normalize``; the trunk pool of a two-depth head always)."""
         weights = mask.unsqueeze(-1).float()
         pooled = (hidden.float() * weights).sum(1) / weights.sum(1).clamp(min=1.0)
-        return torch.nn.functional.normalize(pooled, dim=-1) if (self.facts["normalize"] if unit is None else unit) else pooled
+        return torch.nn.functional.normalize(pooled, dim=-1) if unit else pooled
 
     def predict(self, texts: list[str]) -> list[dict]:
         if not texts:
